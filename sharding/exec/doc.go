@@ -1,0 +1,28 @@
+// Package exec runs routed statements on the shards: one database/sql pool
+// per shard (go-sql-driver/mysql) and one for the global keyspace.
+//
+// An Executor asks sharding/router where a statement runs and then runs it
+// there. Single-shard and global statements go straight to their pool and
+// their *sql.Rows are handed through. Scatter and multi-shard SELECTs run on
+// their shards in parallel under the caller's context (so its deadline
+// bounds all of them); their rows are read into memory, bounded by
+// Config.MaxMergeRows, and merged as the Route's Merge says: ORDER BY,
+// LIMIT/OFFSET, or COUNT/SUM/MIN/MAX. A shard that fails fails the whole
+// query with a *ShardError naming it. DDL broadcast runs on every shard,
+// joining ones included, and reports every shard that failed.
+//
+// Ordering merged rows compares values in Go: integers, decimals and floats
+// by value, times by instant, strings byte by byte. That matches a single
+// server because the product's schema uses the utf8mb4_bin collation.
+//
+// A transaction (Begin) is pinned to the shard (or the global keyspace) of
+// its first statement. A later statement that routes anywhere else fails
+// with an error wrapping router.ErrCrossShard and the transaction is rolled
+// back, so nothing is half-written.
+//
+// The shard map can change under a running Executor (SetTopology): pools of
+// unchanged shards are kept, new ones opened, removed ones closed. Every
+// statement and transaction uses one snapshot of the map from start to end.
+//
+// An Executor is safe for concurrent use; a Tx is not.
+package exec
