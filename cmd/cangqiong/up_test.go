@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cangqiong/cangqiong/internal/testenv"
+	"github.com/cangqiong/cangqiong/sharding/dbconn"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
+	"github.com/cangqiong/cangqiong/sharding/shardserver"
+)
+
+// startUp runs `cangqiong up` and waits for its ready line.
+func startUp(t *testing.T, stateDir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(binary(t), "up", "--state-dir", stateDir, "--shards", "2", "--base-port", "0")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "up: ready") {
+				ready <- nil
+				io.Copy(io.Discard, out)
+				return
+			}
+		}
+		ready <- io.ErrUnexpectedEOF
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("up exited before it was ready: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("up was not ready within 2 minutes")
+	}
+	return cmd
+}
+
+func stopUp(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("up did not exit cleanly on SIGTERM: %v", err)
+	}
+}
+
+func TestUpStartsMigratedShardsAndKeepsData(t *testing.T) {
+	testenv.Require(t, "mariadbd", shardserver.Available())
+	state := t.TempDir()
+	cmd := startUp(t, state)
+	data, err := os.ReadFile(filepath.Join(state, "shardmap.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := shardmap.Parse(data)
+	if err != nil || len(m.Shards) != 2 {
+		t.Fatalf("stored map: %v, %v", m, err)
+	}
+	ctx := context.Background()
+	db := openShard(t, m.Shards[0])
+	if _, err := db.ExecContext(ctx, "INSERT INTO users (user_id, name, phone, email, role, created_at, updated_at) VALUES (1, 'kept', '', '', 'customer', NOW(6), NOW(6))"); err != nil {
+		t.Fatalf("shard-0 is not migrated: %v", err)
+	}
+	global := openKeyspace(t, m.Global.Address, m.Global.DatabaseName())
+	var epoch uint64
+	if err := global.QueryRowContext(ctx, "SELECT epoch FROM cq_shard_map").Scan(&epoch); err != nil || epoch != 1 {
+		t.Fatalf("control table holds epoch %d (%v), want the bootstrapped 1", epoch, err)
+	}
+	db.Close()
+	global.Close()
+	stopUp(t, cmd)
+	if c, err := net.DialTimeout("tcp", m.Shards[0].Address, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("%s still listens after up stopped", m.Shards[0].Address)
+	}
+
+	cmd = startUp(t, state) // same ports, same data
+	db = openShard(t, m.Shards[0])
+	var name string
+	if err := db.QueryRowContext(ctx, "SELECT name FROM users WHERE user_id = 1").Scan(&name); err != nil || name != "kept" {
+		t.Fatalf("after restart: %q, %v", name, err)
+	}
+	db.Close()
+	stopUp(t, cmd)
+}
+
+func openShard(t *testing.T, s shardmap.Shard) *sql.DB {
+	return openKeyspace(t, s.Address, s.DatabaseName())
+}
+
+func openKeyspace(t *testing.T, addr, database string) *sql.DB {
+	t.Helper()
+	db, err := dbconn.Open(addr, database, dbconn.Credentials{}, dbconn.Pool{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
