@@ -72,8 +72,11 @@ func pointCluster(b *testing.B) *cluster {
 	return c
 }
 
-func BenchmarkPointSelectRouted(b *testing.B) {
-	c := pointCluster(b)
+// scanner is what both QueryRow flavours return.
+type scanner interface{ Scan(...any) error }
+
+// benchPointSelect reads users round-robin through queryRow.
+func benchPointSelect(b *testing.B, queryRow func(ctx context.Context, q string, args ...any) scanner) {
 	ctx := context.Background()
 	var id int64
 	var name string
@@ -81,24 +84,18 @@ func BenchmarkPointSelectRouted(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		u = u%benchUsers + 1
-		if err := c.e.QueryRow(ctx, pointSelect, u).Scan(&id, &name); err != nil {
+		if err := queryRow(ctx, pointSelect, u).Scan(&id, &name); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func BenchmarkPointSelectDirect(b *testing.B) {
+func BenchmarkPointSelectRouted(b *testing.B) {
 	c := pointCluster(b)
-	db := c.direct["shard-0"]
-	ctx := context.Background()
-	var id int64
-	var name string
-	u := int64(0)
-	b.ReportAllocs()
-	for b.Loop() {
-		u = u%benchUsers + 1
-		if err := db.QueryRowContext(ctx, pointSelect, u).Scan(&id, &name); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchPointSelect(b, func(ctx context.Context, q string, args ...any) scanner { return c.e.QueryRow(ctx, q, args...) })
+}
+
+func BenchmarkPointSelectDirect(b *testing.B) {
+	db := pointCluster(b).direct["shard-0"]
+	benchPointSelect(b, func(ctx context.Context, q string, args ...any) scanner { return db.QueryRowContext(ctx, q, args...) })
 }

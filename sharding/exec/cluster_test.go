@@ -47,6 +47,7 @@ func testVSchema(t testing.TB) *vschema.VSchema {
 		"users":  {Kind: vschema.Sharded, Column: "user_id"},
 		"orders": {Kind: vschema.Sharded, Column: "user_id"},
 		"shops":  {Kind: vschema.Global},
+		"seqs":   {Kind: vschema.Local},
 	})
 	if err != nil {
 		t.Fatal(err)

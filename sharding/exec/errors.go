@@ -19,6 +19,9 @@ var (
 	ErrNotAQuery = errors.New("exec: statement kind does not fit the call")
 	// ErrUnknownShard: the topology names no such shard.
 	ErrUnknownShard = errors.New("exec: unknown shard")
+	// ErrNeedsPin: a statement on a per-shard (local) table ran outside a
+	// transaction, or before a keyed statement pinned the transaction.
+	ErrNeedsPin = errors.New("exec: a per-shard table needs a transaction pinned to a shard")
 	// ErrClosed: the Executor was closed.
 	ErrClosed = errors.New("exec: executor closed")
 )

@@ -369,3 +369,47 @@ func TestJoiningShardGetsDDLButNoUsers(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalTablesRunOnThePinnedShard(t *testing.T) {
+	c := startCluster(t, 2)
+	ctx := context.Background()
+	const seqTable = "CREATE TABLE IF NOT EXISTS seqs (id INT NOT NULL PRIMARY KEY, seq BIGINT UNSIGNED NOT NULL)"
+	if _, err := c.e.Exec(ctx, seqTable); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range c.direct {
+		if _, err := db.ExecContext(ctx, "INSERT INTO seqs (id, seq) VALUES (1, 0)"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const bump = "UPDATE seqs SET seq = LAST_INSERT_ID(seq + 1) WHERE id = 1"
+	if _, err := c.e.Exec(ctx, bump); !errors.Is(err, ErrNeedsPin) {
+		t.Fatalf("local statement outside a transaction: got %v, want ErrNeedsPin", err)
+	}
+	u := usersOn(c.e.Topology(), "shard-1", 1)[0]
+	tx, _ := c.e.Begin(ctx, nil)
+	if _, err := tx.Exec(ctx, bump); !errors.Is(err, ErrNeedsPin) {
+		t.Fatalf("local statement before the pin: got %v, want ErrNeedsPin", err)
+	}
+	if _, err := tx.Exec(ctx, "INSERT INTO users (user_id, name) VALUES (?, 'x')", u); err != nil {
+		t.Fatal(err)
+	}
+	for want := int64(1); want <= 2; want++ {
+		res, err := tx.Exec(ctx, bump)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.LastInsertId(); got != want {
+			t.Fatalf("sequence = %d, want %d", got, want)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int{"shard-0": 0, "shard-1": 2} {
+		var seq int
+		if err := c.direct[id].QueryRowContext(ctx, "SELECT seq FROM seqs WHERE id = 1").Scan(&seq); err != nil || seq != want {
+			t.Fatalf("%s sequence = %d (%v), want %d", id, seq, err, want)
+		}
+	}
+}

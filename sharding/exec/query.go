@@ -22,6 +22,8 @@ func (st *state) target(r *router.Route) (*pool, error) {
 		return nil, fmt.Errorf("%w %q (epoch %d)", ErrUnknownShard, r.Shard, st.topo.Epoch())
 	case router.Global:
 		return st.global, nil
+	case router.Local:
+		return nil, fmt.Errorf("%w: pin one with a keyed statement first", ErrNeedsPin)
 	}
 	return nil, nil
 }

@@ -49,6 +49,9 @@ func (t *Tx) route(query string, args []any) (*sql.Tx, router.Route, error) {
 	if err != nil {
 		return nil, r, err // the statement is wrong; the transaction is not harmed
 	}
+	if r.Kind == router.Local {
+		return t.local(r)
+	}
 	p, err := t.st.target(&r)
 	if err == nil && p == nil {
 		err = &router.Error{Err: ErrCrossShard, Detail: fmt.Sprintf("a %s statement inside a transaction", r.Kind)}
@@ -65,6 +68,18 @@ func (t *Tx) route(query string, args []any) (*sql.Tx, router.Route, error) {
 			return nil, r, p.wrap(err)
 		}
 		t.pool = p
+	}
+	return t.tx, r, nil
+}
+
+// local runs a per-shard statement on the pinned shard.
+func (t *Tx) local(r router.Route) (*sql.Tx, router.Route, error) {
+	switch {
+	case t.pool == nil:
+		return nil, r, fmt.Errorf("%w: the transaction has run no keyed statement yet", ErrNeedsPin)
+	case t.pool.id == GlobalTarget:
+		err := &router.Error{Err: ErrCrossShard, Detail: "a per-shard table inside a transaction on the global keyspace"}
+		return nil, r, errors.Join(err, t.Rollback())
 	}
 	return t.tx, r, nil
 }

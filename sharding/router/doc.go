@@ -20,7 +20,9 @@
 //     that owns users; rows are merged honouring ORDER BY, LIMIT/OFFSET and
 //     COUNT/SUM/MIN/MAX without GROUP BY.
 //   - global: every table is global (or there is none).
-//   - broadcast: DDL on a sharded table runs on every shard.
+//   - broadcast: DDL on a sharded (or local) table runs on every shard.
+//   - local: a statement on per-shard tables only; it runs on the shard the
+//     caller's transaction is pinned to.
 //
 // # Refusals
 //

@@ -32,6 +32,7 @@ func testVSchema(t testing.TB) *vschema.VSchema {
 	for _, n := range []string{"shops", "categories", "dishes", "cq_shard_map"} {
 		tables[n] = vschema.Table{Kind: vschema.Global}
 	}
+	tables["cq_change_seq"] = vschema.Table{Kind: vschema.Local}
 	vs, err := vschema.New(tables)
 	if err != nil {
 		t.Fatal(err)

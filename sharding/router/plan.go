@@ -16,6 +16,7 @@ const (
 	Scatter   Kind = "scatter"   // SELECT on every shard that owns users, merged
 	Global    Kind = "global"    // the global keyspace
 	Broadcast Kind = "broadcast" // DDL on every shard
+	Local     Kind = "local"     // a per-shard table: the pinned transaction's shard
 )
 
 // Value is where a key, LIMIT or OFFSET value comes from: a placeholder

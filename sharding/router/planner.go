@@ -196,10 +196,16 @@ func (p *planner) selectPlan(s *ast.SelectStmt) (*Plan, error) {
 // keyed turns an analysis into a global, keyed or scatter plan.
 // canSplit allows a SELECT's IN list to span shards.
 func (p *planner) keyed(a *analysis, stmt string, canSplit bool) (*Plan, *class, error) {
-	classes, global, sharded := a.shardedClasses()
-	tables := append(slices.Clone(global), sharded...)
+	classes, global, sharded, local := a.shardedClasses()
+	tables := append(append(slices.Clone(global), sharded...), local...)
 	sort.Strings(tables)
 	write := stmt != "select"
+	if len(local) > 0 {
+		if len(tables) > len(local) {
+			return nil, nil, refuse(ErrUnsupported, fmt.Sprintf("per-shard tables (%s) with other tables in one statement", strings.Join(local, ", ")))
+		}
+		return &Plan{Kind: Local, Stmt: stmt, Tables: tables, Write: write}, nil, nil
+	}
 	if len(sharded) == 0 {
 		return &Plan{Kind: Global, Stmt: stmt, Tables: tables, Write: write}, nil, nil
 	}
@@ -261,8 +267,11 @@ func (p *planner) insertPlan(s *ast.InsertStmt) (*Plan, error) {
 		return nil, refuse(ErrUnsupported, "subqueries in INSERT")
 	}
 	in := a.insts[0]
-	if in.vt.Kind == vschema.Global {
+	switch in.vt.Kind {
+	case vschema.Global:
 		return &Plan{Kind: Global, Stmt: stmt, Tables: []string{in.table}, Write: true}, nil
+	case vschema.Local:
+		return &Plan{Kind: Local, Stmt: stmt, Tables: []string{in.table}, Write: true}, nil
 	}
 	keys, err := p.insertKeys(s, in)
 	if err != nil {
@@ -383,6 +392,9 @@ func (p *planner) ddlPlan(s ast.DDLNode) (*Plan, error) {
 		vt, err := p.vs.Table(tn.Name.L)
 		if err != nil {
 			return nil, refuse(ErrUnknownTable, fmt.Sprintf("%q: add it to the vschema before creating it", tn.Name.O))
+		}
+		if vt.Kind == vschema.Local { // on every shard, like sharded tables
+			vt.Kind = vschema.Sharded
 		}
 		kinds[vt.Kind] = true
 		tables = appendUnique(tables, tn.Name.L)

@@ -44,7 +44,7 @@ func (p *Plan) Route(topo Topology, args []any) (Route, error) {
 		return Route{}, refuse(ErrArgs, fmt.Sprintf("the statement has %d placeholders, got %d arguments", p.Params, len(args)))
 	}
 	switch p.Kind {
-	case Global, Broadcast:
+	case Global, Broadcast, Local:
 		return Route{Kind: p.Kind, SQL: p.sql, Args: args, Limit: -1, Write: p.Write}, nil
 	case Scatter:
 		return p.scatter(args)

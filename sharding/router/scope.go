@@ -363,12 +363,16 @@ type class struct {
 }
 
 // shardedClasses groups sharded instances by join class, in order of first
-// appearance; it also reports whether global tables take part.
-func (a *analysis) shardedClasses() (classes []*class, global, sharded []string) {
+// appearance; it also lists the global and local tables that take part.
+func (a *analysis) shardedClasses() (classes []*class, global, sharded, local []string) {
 	byRoot := map[int]*class{}
 	for _, in := range a.insts {
-		if in.vt.Kind == vschema.Global {
+		switch in.vt.Kind {
+		case vschema.Global:
 			global = appendUnique(global, in.table)
+			continue
+		case vschema.Local:
+			local = appendUnique(local, in.table)
 			continue
 		}
 		sharded = appendUnique(sharded, in.table)
@@ -382,7 +386,7 @@ func (a *analysis) shardedClasses() (classes []*class, global, sharded []string)
 		c := byRoot[a.find(f.inst)]
 		c.facts = append(c.facts, f)
 	}
-	return classes, global, sharded
+	return classes, global, sharded, local
 }
 
 func appendUnique(list []string, s string) []string {

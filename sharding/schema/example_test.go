@@ -10,8 +10,8 @@ func ExampleTables() {
 	fmt.Println(schema.Tables(schema.Global))
 	fmt.Println(schema.Tables(schema.Shard))
 	// Output:
-	// [cq_schema_migrations shops categories dishes cq_shard_map cq_shard_map_history]
-	// [cq_schema_migrations users addresses cart_items orders order_items payments idempotency_keys cq_changes]
+	// [cq_schema_migrations shops categories dishes cq_shard_map cq_shard_map_history cq_global_changes cq_global_seq cq_regions]
+	// [cq_schema_migrations users addresses cart_items orders order_items payments idempotency_keys cq_changes cq_change_seq]
 }
 
 func ExampleMigrations() {
@@ -24,4 +24,5 @@ func ExampleMigrations() {
 	// 3 orders 3
 	// 4 idempotency 1
 	// 5 outbox 1
+	// 6 outbox_sequence 2
 }

@@ -56,4 +56,39 @@ var globalMigrations = []Migration{
   PRIMARY KEY (epoch)
 )` + tableOptions,
 	}},
+	{Version: 3, Name: "outbox", Statements: []string{
+		// The global keyspace's own outbox (catalog changes) and its
+		// sequence, kept as the shards keep theirs (see cq_change_seq).
+		`CREATE TABLE IF NOT EXISTS cq_global_changes (
+  seq BIGINT UNSIGNED NOT NULL,
+  surrogate_keys VARCHAR(1024) NOT NULL,
+  payload JSON NOT NULL,
+  created_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (seq)
+)` + tableOptions,
+		`CREATE TABLE IF NOT EXISTS cq_global_seq (
+  singleton TINYINT UNSIGNED NOT NULL,
+  seq BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (singleton)
+)` + tableOptions,
+		"INSERT IGNORE INTO cq_global_seq (singleton, seq) VALUES (1, 0)",
+	}},
+	{Version: 4, Name: "regions", Statements: []string{
+		// The registry of edge regions the front door, drills and terraform
+		// read and write through the admin API. edges is a JSON array of
+		// endpoints; version increases with every change (optimistic
+		// concurrency for the admin API).
+		`CREATE TABLE IF NOT EXISTS cq_regions (
+  name VARCHAR(64) NOT NULL,
+  location VARCHAR(128) NOT NULL,
+  latitude DOUBLE NOT NULL,
+  longitude DOUBLE NOT NULL,
+  weight TINYINT UNSIGNED NOT NULL,
+  edges JSON NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  version BIGINT UNSIGNED NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (name)
+)` + tableOptions,
+	}},
 }

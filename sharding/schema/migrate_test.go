@@ -262,8 +262,12 @@ func TestMigrationCutOffHalfWay(t *testing.T) {
 		if r.Err != nil {
 			t.Fatalf("%s: %v", target, r.Err)
 		}
-		if target == cut && !slices.Equal(appliedVersions(r), []int{3, 4, 5}) {
-			t.Errorf("cut: applied %v, want [3 4 5]", appliedVersions(r))
+		var rest []int // the cut migration (3) and every later one
+		for v := 3; v <= len(shardMigrations); v++ {
+			rest = append(rest, v)
+		}
+		if target == cut && !slices.Equal(appliedVersions(r), rest) {
+			t.Errorf("cut: applied %v, want %v", appliedVersions(r), rest)
 		}
 	}
 	want, got := showCreate(t, clean), showCreate(t, cut)

@@ -123,4 +123,18 @@ var shardMigrations = []Migration{
   KEY idx_changes_user (user_id, seq)
 )` + tableOptions,
 	}},
+	{Version: 6, Name: "outbox_sequence", Statements: []string{
+		// The shard's outbox sequence, one row. A writer bumps it with
+		// UPDATE … SET seq = LAST_INSERT_ID(seq + 1) inside the transaction
+		// that writes the change: the row lock orders the shard's writers,
+		// so sequence order is commit order and a relay reading seq > cursor
+		// never skips a change that commits late. A local table: it
+		// describes the shard, not a user.
+		`CREATE TABLE IF NOT EXISTS cq_change_seq (
+  singleton TINYINT UNSIGNED NOT NULL,
+  seq BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (singleton)
+)` + tableOptions,
+		"INSERT IGNORE INTO cq_change_seq (singleton, seq) VALUES (1, 0)",
+	}},
 }

@@ -13,14 +13,21 @@ const ShardKey = "user_id"
 // Migrate, never through the router.
 var bookkeeping = map[string]bool{"cq_schema_migrations": true}
 
+// LocalTables exist once on every shard and describe the shard, not a user.
+var LocalTables = map[string]bool{"cq_change_seq": true}
+
 // VSchema is the takeout domain's vschema: every table Migrations creates on
-// the shards is sharded by user_id, every table of the global keyspace is
-// global. It is derived from the migrations, so a new table is routable as
+// the shards is sharded by user_id (but the LocalTables), every table of the
+// global keyspace is global. It is derived from the migrations, so a new table is routable as
 // soon as a migration creates it.
 func VSchema() *vschema.VSchema {
 	tables := map[string]vschema.Table{}
 	for _, name := range Tables(Shard) {
-		if !bookkeeping[name] {
+		switch {
+		case bookkeeping[name]:
+		case LocalTables[name]:
+			tables[name] = vschema.Table{Kind: vschema.Local}
+		default:
 			tables[name] = vschema.Table{Kind: vschema.Sharded, Column: ShardKey}
 		}
 	}

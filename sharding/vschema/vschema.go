@@ -1,7 +1,9 @@
 // Package vschema says, for every table the product knows, where its rows
-// live: on the shard that owns the row's shard-key value (sharded tables), or
-// in the single global keyspace (catalog and control tables). The router
-// refuses statements on tables the vschema does not name.
+// live: on the shard that owns the row's shard-key value (sharded tables),
+// in the single global keyspace (catalog and control tables), or once on
+// every shard with no key (local tables: per-shard bookkeeping such as the
+// outbox sequence). The router refuses statements on tables the vschema does
+// not name.
 package vschema
 
 import (
@@ -20,6 +22,10 @@ const (
 	Sharded Kind = "sharded"
 	// Global rows live in the global keyspace, one copy for everyone.
 	Global Kind = "global"
+	// Local tables exist on every shard and describe that shard, not a
+	// user; a statement on one runs on the shard its transaction is pinned
+	// to.
+	Local Kind = "local"
 )
 
 // Table describes one table.
@@ -54,12 +60,12 @@ func New(tables map[string]Table) (*VSchema, error) {
 			if t.Column == "" {
 				return nil, fmt.Errorf("%w: sharded table %q has no shard-key column", ErrInvalid, name)
 			}
-		case Global:
+		case Global, Local:
 			if t.Column != "" {
-				return nil, fmt.Errorf("%w: global table %q cannot have a shard-key column", ErrInvalid, name)
+				return nil, fmt.Errorf("%w: %s table %q cannot have a shard-key column", ErrInvalid, t.Kind, name)
 			}
 		default:
-			return nil, fmt.Errorf("%w: table %q has kind %q, want sharded or global", ErrInvalid, name, t.Kind)
+			return nil, fmt.Errorf("%w: table %q has kind %q, want sharded, global or local", ErrInvalid, name, t.Kind)
 		}
 		t.Column = strings.ToLower(t.Column)
 		v.tables[strings.ToLower(name)] = t
