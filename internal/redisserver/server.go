@@ -13,8 +13,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/cangqiong/cangqiong/internal/childproc"
 )
 
 // ErrNotInstalled is wrapped by Available's error (and Start's) when
@@ -33,23 +34,12 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-const (
-	maxPortAttempts = 5
-	readyPoll       = 10 * time.Millisecond
-)
-
-var errPortInUse = errors.New("port in use")
-
-// Server is a running (or stopped) private redis-server.
+// Server is a running (or stopped) private redis-server. Its methods are safe
+// for concurrent use.
 type Server struct {
-	log     *slog.Logger
-	bin     string
 	dir     string
 	logPath string
-	port    int // fixed once the first start succeeds
-
-	mu   sync.Mutex // serialises Stop, Kill and Restart
-	proc *process   // nil when stopped
+	child   *childproc.Server
 }
 
 // Available reports whether redis-server is installed, on PATH or in
@@ -90,65 +80,24 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisserver: %w", err)
 	}
+	s := &Server{dir: dir, logPath: filepath.Join(dir, "redis.log")}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Server{
-		log:     logger.With("component", "redisserver"),
-		bin:     bin,
-		dir:     dir,
-		logPath: filepath.Join(dir, "redis.log"),
-	}
-	if err := s.startPort(ctx, opts.Port); err != nil {
+	s.child, err = childproc.Start(ctx, childproc.Spec{
+		Name:    "redis",
+		Bin:     bin,
+		Args:    s.args,
+		LogPath: s.logPath,
+		Port:    opts.Port,
+		Ready:   isOurs,
+		Logger:  logger.With("component", "redisserver"),
+	})
+	if err != nil {
 		return nil, fmt.Errorf("redisserver: %w", err)
 	}
 	return s, nil
-}
-
-// startPort launches on port, or on free ports if port is 0.
-func (s *Server) startPort(ctx context.Context, port int) error {
-	for attempt := 1; ; attempt++ {
-		p := port
-		if p == 0 {
-			var err error
-			if p, err = freePort(); err != nil {
-				return err
-			}
-		}
-		proc, err := s.launch(ctx, p)
-		if err == nil {
-			s.port, s.proc = p, proc // s is not shared yet
-			return nil
-		}
-		if port != 0 || !errors.Is(err, errPortInUse) || attempt == maxPortAttempts {
-			return err
-		}
-		s.log.Debug("port taken, trying another", "port", p)
-	}
-}
-
-// launch runs redis-server on port and waits until it is ready.
-func (s *Server) launch(ctx context.Context, port int) (*process, error) {
-	out, err := openLog(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close() // the child has its own descriptor
-	logFrom := fileSize(s.logPath)
-	began := time.Now()
-	p, err := spawn(s.bin, s.args(port), out)
-	if err != nil {
-		return nil, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if err := s.waitReady(ctx, p, addr, logFrom); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("redis-server on %s: %w\n--- tail of %s ---\n%s", addr, err, s.logPath, logTail(s.logPath, logFrom))
-	}
-	s.log.Info("redis started", "addr", addr, "pid", p.pid(), "took", time.Since(began))
-	go s.watch(p, addr, logFrom)
-	return p, nil
 }
 
 func (s *Server) args(port int) []string {
@@ -160,29 +109,6 @@ func (s *Server) args(port int) []string {
 		"--dir", s.dir,
 		"--logfile", s.logPath,
 		"--daemonize", "no",
-	}
-}
-
-// waitReady polls until the server at addr answers PING and is ours (a
-// server another process started on a port we lost the race for must not
-// pass), the process exits, or ctx ends.
-func (s *Server) waitReady(ctx context.Context, p *process, addr string, logFrom int64) error {
-	tick := time.NewTicker(readyPoll)
-	defer tick.Stop()
-	for {
-		if isOurs(ctx, addr, p.pid()) {
-			return nil
-		}
-		select {
-		case <-p.done:
-			if strings.Contains(logTail(s.logPath, logFrom), "Address already in use") {
-				return fmt.Errorf("%w: exited before it was ready: %v", errPortInUse, p.waitErr)
-			}
-			return fmt.Errorf("exited before it was ready: %v", p.waitErr)
-		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w", ctx.Err())
-		case <-tick.C:
-		}
 	}
 }
 
@@ -231,75 +157,31 @@ func readBulk(r *bufio.Reader) (string, error) {
 	return string(b[:n]), nil
 }
 
-// watch logs an exit nobody asked for.
-func (s *Server) watch(p *process, addr string, logFrom int64) {
-	<-p.done
-	if !p.stopping.Load() {
-		s.log.Warn("redis exited unexpectedly", "addr", addr, "err", p.waitErr,
-			"log", logTail(s.logPath, logFrom))
-	}
-}
-
 // Addr is the server's TCP address, "127.0.0.1:PORT". It stays the same
 // across Restart.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return s.child.Addr() }
 
 // Port is the server's TCP port.
-func (s *Server) Port() int { return s.port }
+func (s *Server) Port() int { return s.child.Port() }
 
 // LogPath is the server's log file.
 func (s *Server) LogPath() string { return s.logPath }
 
 // Stop shuts the server down (SIGTERM) and waits for it; if ctx ends first it
 // kills it. Stopping a stopped server returns nil.
-func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopLocked(ctx)
-}
-
-func (s *Server) stopLocked(ctx context.Context) error {
-	p := s.proc
-	if p == nil {
-		return nil
-	}
-	s.proc = nil
-	if err := p.terminate(ctx); err != nil {
-		return fmt.Errorf("redisserver: stop %s: %w", s.Addr(), err)
-	}
-	s.log.Info("redis stopped", "addr", s.Addr())
-	return nil
-}
+func (s *Server) Stop(ctx context.Context) error { return wrap(s.child.Stop(ctx)) }
 
 // Kill kills the server at once (SIGKILL) and waits for it. Killing a
 // stopped server returns nil.
-func (s *Server) Kill() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.proc
-	if p == nil {
-		return nil
-	}
-	s.proc = nil
-	if err := p.kill(); err != nil {
-		return fmt.Errorf("redisserver: kill %s: %w", s.Addr(), err)
-	}
-	s.log.Info("redis killed", "addr", s.Addr())
-	return nil
-}
+func (s *Server) Kill() error { return wrap(s.child.Kill()) }
 
 // Restart starts the server again, empty, on the same port, stopping it
 // first if it is running.
-func (s *Server) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.stopLocked(ctx); err != nil {
-		return err
-	}
-	p, err := s.launch(ctx, s.port)
+func (s *Server) Restart(ctx context.Context) error { return wrap(s.child.Restart(ctx)) }
+
+func wrap(err error) error {
 	if err != nil {
-		return fmt.Errorf("redisserver: restart: %w", err)
+		return fmt.Errorf("redisserver: %w", err)
 	}
-	s.proc = p
 	return nil
 }

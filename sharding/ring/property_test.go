@@ -3,61 +3,12 @@ package ring_test
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/cangqiong/cangqiong/sharding/ring"
+	"github.com/cangqiong/cangqiong/sharding/ring/ringtest"
 )
-
-// The property tests route this many users; -short keeps them quick under
-// -race on a laptop, the default run uses the full million.
-func sampleSize() int {
-	if testing.Short() {
-		return 200_000
-	}
-	return 1_000_000
-}
-
-// userSets are the id shapes the ring must spread evenly: a counter, ids
-// that look like time-ordered app-generated ids (millisecond timestamp,
-// worker, sequence), and uniformly random positive ids.
-var userSets = []struct {
-	name string
-	ids  func() []int64 // shared by the tests: do not modify
-}{
-	{"sequential", sync.OnceValue(func() []int64 { return sequentialIDs(sampleSize()) })},
-	{"time-ordered", sync.OnceValue(func() []int64 { return timeOrderedIDs(sampleSize()) })},
-	{"random", sync.OnceValue(func() []int64 { return randomIDs(sampleSize()) })},
-}
-
-func sequentialIDs(n int) []int64 {
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = int64(i) + 1
-	}
-	return ids
-}
-
-func timeOrderedIDs(n int) []int64 {
-	const epochMillis = 1_767_225_600_000 // 2026-01-01
-	ids := make([]int64, n)
-	for i := range ids {
-		ms := int64(epochMillis + i/50) // 50 sign-ups per millisecond
-		ids[i] = ms<<22 | 7<<12 | int64(i%50)
-	}
-	return ids
-}
-
-func randomIDs(n int) []int64 {
-	rng := rand.New(rand.NewPCG(20260418, 1))
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = rng.Int64N(math.MaxInt64) + 1
-	}
-	return ids
-}
 
 // load counts the users owned by each member index.
 func load(r *ring.Ring, ids []int64) []int {
@@ -70,9 +21,10 @@ func load(r *ring.Ring, ids []int64) []int {
 
 func TestPropertyBalance(t *testing.T) {
 	r := mustNew(t, equalMembers("shard-", 16), ring.Options{})
-	for _, set := range userSets {
-		t.Run(set.name, func(t *testing.T) {
-			ids := set.ids()
+	// The user shapes a ring must spread evenly (see ringtest.Kinds).
+	for _, kind := range ringtest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			ids := ringtest.Sample(kind)
 			counts := load(r, ids)
 			mean := float64(len(ids)) / float64(len(counts))
 			ratio := float64(slices.Max(counts)) / mean
@@ -90,9 +42,9 @@ func TestPropertyWeighted(t *testing.T) {
 	ms[3].Weight = 2
 	r := mustNew(t, ms, ring.Options{})
 	heavy := slices.IndexFunc(r.Members(), func(m ring.Member) bool { return m.Weight == 2 })
-	for _, set := range userSets {
-		t.Run(set.name, func(t *testing.T) {
-			counts := load(r, set.ids())
+	for _, kind := range ringtest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			counts := load(r, ringtest.Sample(kind))
 			others := 0
 			for i, c := range counts {
 				if i != heavy {

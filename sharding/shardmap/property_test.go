@@ -1,52 +1,17 @@
 package shardmap_test
 
 import (
-	"math"
-	"math/rand/v2"
-	"sync"
 	"testing"
 
+	"github.com/cangqiong/cangqiong/sharding/ring/ringtest"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
 
 // These tests follow a reshard the way replication/reshard drives it: the
 // new shard joins, Diff(m, m.Settled()) says who moves, and the settled map
 // is compiled. They check the owners of a million users one by one against
-// both topologies and against the Delta. (sharding/ring's own property tests
-// cover balance and weights.)
-
-func sampleSize() int {
-	if testing.Short() {
-		return 200_000
-	}
-	return 1_000_000
-}
-
-// userSets: a counter, time-ordered app ids (ms timestamp, worker,
-// sequence), and fixed-seed random positive ids.
-var userSets = []struct {
-	name string
-	ids  func() []int64 // shared: do not modify
-}{
-	{"sequential", sync.OnceValue(func() []int64 {
-		return gen(func(i int) int64 { return int64(i) + 1 })
-	})},
-	{"time-ordered", sync.OnceValue(func() []int64 {
-		return gen(func(i int) int64 { return int64(1_767_225_600_000+i/50)<<22 | 7<<12 | int64(i%50) })
-	})},
-	{"random", sync.OnceValue(func() []int64 {
-		rng := rand.New(rand.NewPCG(20260418, 2))
-		return gen(func(int) int64 { return rng.Int64N(math.MaxInt64) + 1 })
-	})},
-}
-
-func gen(f func(i int) int64) []int64 {
-	ids := make([]int64, sampleSize())
-	for i := range ids {
-		ids[i] = f(i)
-	}
-	return ids
-}
+// both topologies and against the Delta, for each of ringtest's id shapes
+// (sharding/ring's own property tests cover balance and weights).
 
 // reshard compiles from and from.Settled() and diffs them.
 func reshard(t *testing.T, from *shardmap.Map) (a, b *shardmap.Topology, d *shardmap.Delta) {
@@ -64,9 +29,9 @@ func TestPropertyAddShard(t *testing.T) {
 			t.Errorf("Diff moves %.4f from %s to %s, an old shard", f.Fraction, f.From, f.To)
 		}
 	}
-	for _, set := range userSets {
-		t.Run(set.name, func(t *testing.T) {
-			ids := set.ids()
+	for _, kind := range ringtest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			ids := ringtest.Sample(kind)
 			moved := 0
 			for _, id := range ids {
 				from, to := a.Owner(id), b.Owner(id)
@@ -96,9 +61,9 @@ func TestPropertyRemoveShard(t *testing.T) {
 			t.Errorf("Diff moves %.4f from %s, which stays", f.Fraction, f.From)
 		}
 	}
-	for _, set := range userSets {
-		t.Run(set.name, func(t *testing.T) {
-			for _, id := range set.ids() {
+	for _, kind := range ringtest.Kinds() {
+		t.Run(string(kind), func(t *testing.T) {
+			for _, id := range ringtest.Sample(kind) {
 				from, to := a.Owner(id), b.Owner(id)
 				if from != "shard-5" && from != to {
 					t.Fatalf("user %d of %s moved to %s when shard-5 left", id, from, to)

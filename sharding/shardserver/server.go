@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/cangqiong/cangqiong/internal/childproc"
 )
 
 // Options configure Start.
@@ -55,18 +54,8 @@ var tuning = []string{
 	"--default-time-zone=+00:00",
 }
 
-const (
-	// maxPortAttempts bounds the retries when Port is 0 and another process
-	// binds the chosen port first.
-	maxPortAttempts = 5
-	// readyPoll is how often Start asks a starting server whether it is ready.
-	readyPoll = 10 * time.Millisecond
-	// maxSocketPath is below the 108-byte sun_path limit, with room to spare.
-	maxSocketPath = 100
-)
-
-// errPortInUse marks a start that failed because the port was taken.
-var errPortInUse = errors.New("port in use")
+// maxSocketPath is below the 108-byte sun_path limit, with room to spare.
+const maxSocketPath = 100
 
 // Server is a running (or stopped) private mariadbd. Its methods are safe for
 // concurrent use.
@@ -79,10 +68,7 @@ type Server struct {
 	tmpDir   string
 	sockPath string
 	sockDir  string // a short directory of ours holding the socket; "" if inside Dir
-	port     int    // fixed once the first start succeeds
-
-	mu   sync.Mutex // serialises Stop, Kill and Restart
-	proc *process   // nil when stopped
+	child    *childproc.Server
 }
 
 // Start prepares opts.Dir and starts mariadbd there. It returns once the
@@ -104,7 +90,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		s.removeSockDir()
 		return nil, fmt.Errorf("shardserver: %w", err)
 	}
-	if err := s.startPort(ctx, opts.Port); err != nil {
+	s.child, err = childproc.Start(ctx, childproc.Spec{
+		Name:        "mariadb",
+		Bin:         s.bin,
+		Args:        s.args,
+		LogPath:     s.logPath,
+		Port:        opts.Port,
+		Ready:       s.isOurs,
+		BeforeStart: s.makeSockDir,
+		AfterStop:   s.removeSockDir,
+		Logger:      s.log,
+	})
+	if err != nil {
 		s.removeSockDir()
 		return nil, fmt.Errorf("shardserver: %w", err)
 	}
@@ -181,54 +178,12 @@ func (s *Server) removeSockDir() {
 	}
 }
 
-// startPort launches on port, or on free ports if port is 0.
-func (s *Server) startPort(ctx context.Context, port int) error {
-	for attempt := 1; ; attempt++ {
-		p := port
-		if p == 0 {
-			var err error
-			if p, err = freePort(); err != nil {
-				return err
-			}
-		}
-		proc, err := s.launch(ctx, p)
-		if err == nil {
-			s.port, s.proc = p, proc // s is not shared yet
-			return nil
-		}
-		if port != 0 || !errors.Is(err, errPortInUse) || attempt == maxPortAttempts {
-			return err
-		}
-		s.log.Debug("port taken, trying another", "port", p)
+// makeSockDir recreates the socket's directory, which Stop removes.
+func (s *Server) makeSockDir() error {
+	if s.sockDir == "" {
+		return nil
 	}
-}
-
-// launch runs mariadbd on port and waits until it is ready.
-func (s *Server) launch(ctx context.Context, port int) (*process, error) {
-	if s.sockDir != "" {
-		if err := os.MkdirAll(s.sockDir, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	out, err := openLog(s.logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close() // the child has its own descriptor
-	logFrom := fileSize(s.logPath)
-	began := time.Now()
-	p, err := spawn(s.bin, s.args(port), out)
-	if err != nil {
-		return nil, err
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if err := s.waitReady(ctx, p, addr, logFrom); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("mariadbd on %s: %w\n--- tail of %s ---\n%s", addr, err, s.logPath, logTail(s.logPath, logFrom))
-	}
-	s.log.Info("mariadb started", "addr", addr, "pid", p.pid(), "took", time.Since(began))
-	go s.watch(p, addr, logFrom)
-	return p, nil
+	return os.MkdirAll(s.sockDir, 0o700)
 }
 
 func (s *Server) args(port int) []string {
@@ -248,38 +203,18 @@ func (s *Server) args(port int) []string {
 	return append(a, tuning...)
 }
 
-// waitReady polls until the server at addr answers as root and is ours (a
-// server another process started on a port we lost the race for must not
-// pass), the process exits, or ctx ends.
-func (s *Server) waitReady(ctx context.Context, p *process, addr string, logFrom int64) error {
+// isOurs is the readiness check: the server at addr answers a query as root
+// and its data directory is ours (a server another process started on a port
+// we lost the race for must not pass).
+func (s *Server) isOurs(ctx context.Context, addr string, _ int) bool {
 	cfg := config(addr, "")
 	cfg.Timeout = time.Second
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		return err
+		return false
 	}
 	db := sql.OpenDB(connector)
 	defer db.Close()
-	tick := time.NewTicker(readyPoll)
-	defer tick.Stop()
-	for {
-		if s.isOurs(ctx, db) {
-			return nil
-		}
-		select {
-		case <-p.done:
-			if strings.Contains(logTail(s.logPath, logFrom), "Address already in use") {
-				return fmt.Errorf("%w: exited before it was ready: %v", errPortInUse, p.waitErr)
-			}
-			return fmt.Errorf("exited before it was ready: %v", p.waitErr)
-		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w", ctx.Err())
-		case <-tick.C:
-		}
-	}
-}
-
-func (s *Server) isOurs(ctx context.Context, db *sql.DB) bool {
 	qctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	var dataDir string
@@ -294,21 +229,12 @@ func (s *Server) isOurs(ctx context.Context, db *sql.DB) bool {
 	return errA == nil && errB == nil && os.SameFile(a, b)
 }
 
-// watch logs an exit nobody asked for, so a crashed shard shows up in logs.
-func (s *Server) watch(p *process, addr string, logFrom int64) {
-	<-p.done
-	if !p.stopping.Load() {
-		s.log.Warn("mariadb exited unexpectedly", "addr", addr, "err", p.waitErr,
-			"log", logTail(s.logPath, logFrom))
-	}
-}
-
 // Addr is the server's TCP address, "127.0.0.1:PORT". It stays the same
 // across Restart.
-func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+func (s *Server) Addr() string { return s.child.Addr() }
 
 // Port is the server's TCP port.
-func (s *Server) Port() int { return s.port }
+func (s *Server) Port() int { return s.child.Port() }
 
 // LogPath is the server's error log.
 func (s *Server) LogPath() string { return s.logPath }
@@ -330,57 +256,20 @@ func config(addr, database string) *mysql.Config {
 
 // Stop shuts the server down gracefully (SIGTERM) and waits for it; if ctx
 // ends first it kills it. Stopping a stopped server returns nil.
-func (s *Server) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	defer s.removeSockDir()
-	return s.stopLocked(ctx)
-}
-
-func (s *Server) stopLocked(ctx context.Context) error {
-	p := s.proc
-	if p == nil {
-		return nil
-	}
-	s.proc = nil
-	began := time.Now()
-	if err := p.terminate(ctx); err != nil {
-		return fmt.Errorf("shardserver: stop %s: %w", s.Addr(), err)
-	}
-	s.log.Info("mariadb stopped", "addr", s.Addr(), "took", time.Since(began))
-	return nil
-}
+func (s *Server) Stop(ctx context.Context) error { return wrap(s.child.Stop(ctx)) }
 
 // Kill kills the server at once (SIGKILL), as a crash would, and waits for
 // it. Killing a stopped server returns nil.
-func (s *Server) Kill() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.proc
-	if p == nil {
-		return nil
-	}
-	s.proc = nil
-	if err := p.kill(); err != nil {
-		return fmt.Errorf("shardserver: kill %s: %w", s.Addr(), err)
-	}
-	s.log.Info("mariadb killed", "addr", s.Addr())
-	return nil
-}
+func (s *Server) Kill() error { return wrap(s.child.Kill()) }
 
 // Restart starts the server again on the same port and data directory,
 // stopping it gracefully first if it is running. After Kill, InnoDB recovers
 // committed transactions as after a crash.
-func (s *Server) Restart(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.stopLocked(ctx); err != nil {
-		return err
-	}
-	p, err := s.launch(ctx, s.port)
+func (s *Server) Restart(ctx context.Context) error { return wrap(s.child.Restart(ctx)) }
+
+func wrap(err error) error {
 	if err != nil {
-		return fmt.Errorf("shardserver: restart: %w", err)
+		return fmt.Errorf("shardserver: %w", err)
 	}
-	s.proc = p
 	return nil
 }

@@ -1,8 +1,4 @@
-package redisserver
-
-// This file supervises one child server process. sharding/shardserver/proc.go
-// holds the same code for mariadbd; keep the two in step (they would share
-// a package if the repo had a home for process supervision).
+package childproc
 
 import (
 	"bytes"
@@ -30,13 +26,12 @@ type process struct {
 
 // spawn starts name with args, its stdout and stderr appended to out.
 //
-// The child gets SIGKILL when its parent dies (Pdeathsig), so a killed test
-// binary leaves no server behind. Linux ties Pdeathsig to the thread that
-// forked the child, not to the process, and the Go runtime may retire a
-// thread (golang/go#27505); so the goroutine that forks stays locked to its
-// thread until the child has been reaped. It also puts the child in its own
-// process group so a terminal's Ctrl-C reaches the parent, which then stops
-// the child in order.
+// The child gets SIGKILL when its parent dies (Pdeathsig). Linux ties
+// Pdeathsig to the thread that forked the child, not to the process, and the
+// Go runtime may retire a thread (golang/go#27505); so the goroutine that
+// forks stays locked to its thread until the child has been reaped. The
+// child gets its own process group so a terminal's Ctrl-C reaches only the
+// parent, which then stops the child in order.
 func spawn(name string, args []string, out *os.File) (*process, error) {
 	p := &process{done: make(chan struct{})}
 	started := make(chan error, 1)
@@ -62,16 +57,6 @@ func spawn(name string, args []string, out *os.File) (*process, error) {
 }
 
 func (p *process) pid() int { return p.cmd.Process.Pid }
-
-// exited reports whether the process has exited.
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
 
 // terminate asks the process to exit (SIGTERM) and waits for it; if ctx ends
 // first it kills the process and returns ctx's error.
@@ -109,6 +94,11 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// openLog opens path for appending, creating it if needed.
+func openLog(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
 // fileSize is the current size of path, 0 if it does not exist.
 func fileSize(path string) int64 {
 	fi, err := os.Stat(path)
@@ -142,9 +132,4 @@ func logTail(path string, from int64) string {
 		return "(log is empty)"
 	}
 	return string(bytes.Join(lines, []byte("\n")))
-}
-
-// openLog opens path for appending, creating it if needed.
-func openLog(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
