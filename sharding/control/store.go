@@ -1,6 +1,7 @@
-// Package control keeps the authoritative shard map in the control tables of
-// the global keyspace: cq_shard_map holds the current map in a single row and
-// cq_shard_map_history every epoch ever committed.
+// Package control keeps the control tables of the global keyspace: the
+// authoritative shard map (cq_shard_map holds the current map in a single
+// row and cq_shard_map_history every epoch ever committed) and the registry
+// of edge regions (cq_regions, RegionStore).
 //
 // The map changes only by compare-and-set on its epoch: a writer names the
 // epoch it read, and the change commits only if that is still the stored
