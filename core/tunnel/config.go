@@ -1,0 +1,114 @@
+package tunnel
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultMaxBodyBytes      = 1 << 20
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultReadHeaderTimeout = 5 * time.Second
+	DefaultIdleTimeout       = 5 * time.Minute
+)
+
+// ErrClientAuthNotRequired is returned by New for a TLS config that would let
+// a client in without a verified certificate.
+var ErrClientAuthNotRequired = errors.New("tunnel: the TLS config must require and verify client certificates")
+
+// Config controls a tunnel Server. Start from DefaultConfig; TLS and
+// Handler are required.
+type Config struct {
+	// TLS authenticates both ends: build it with certs.ServerTLS. It must
+	// set ClientAuth to tls.RequireAndVerifyClientCert with ClientCAs, and
+	// hold a certificate; GetConfigForClient, which could swap that for
+	// anything, is refused. The server uses a copy whose NextProtos are
+	// h2, http/1.1.
+	TLS *tls.Config
+	// Handler answers the tunnel's requests (the takeout API).
+	Handler http.Handler
+	// MaxBodyBytes bounds a request body; past it the answer is 413.
+	// 0: DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// RequestTimeout bounds a request from its arrival to the start of the
+	// handler's response (504 past it) and to its end (reset past it). The
+	// handler's context carries the deadline. 0: DefaultRequestTimeout (10s).
+	RequestTimeout time.Duration
+	// ReadHeaderTimeout bounds the TLS handshake and, over HTTP/1.1,
+	// reading a request's headers. 0: DefaultReadHeaderTimeout (5s).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a connection that has had no request for this
+	// long; the edge dials again when it needs one. 0: DefaultIdleTimeout
+	// (5m).
+	IdleTimeout time.Duration
+	// Logger receives the server's logs, tagged component=core.tunnel.
+	// nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns a Config with every default spelled out; set TLS
+// and Handler.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:      DefaultMaxBodyBytes,
+		RequestTimeout:    DefaultRequestTimeout,
+		ReadHeaderTimeout: DefaultReadHeaderTimeout,
+		IdleTimeout:       DefaultIdleTimeout,
+	}
+}
+
+// check validates c and fills its zero fields with the defaults.
+func (c Config) check() (Config, error) {
+	if err := checkTLS(c.TLS); err != nil {
+		return c, err
+	}
+	if c.Handler == nil {
+		return c, errors.New("tunnel: no Handler")
+	}
+	if c.MaxBodyBytes < 0 || c.RequestTimeout < 0 || c.ReadHeaderTimeout < 0 || c.IdleTimeout < 0 {
+		return c, fmt.Errorf("tunnel: negative limit: MaxBodyBytes %d, RequestTimeout %v, ReadHeaderTimeout %v, IdleTimeout %v",
+			c.MaxBodyBytes, c.RequestTimeout, c.ReadHeaderTimeout, c.IdleTimeout)
+	}
+	d := DefaultConfig()
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = d.MaxBodyBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = d.ReadHeaderTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = d.IdleTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.TLS = c.TLS.Clone()
+	c.TLS.NextProtos = []string{"h2", "http/1.1"}
+	return c, nil
+}
+
+func checkTLS(t *tls.Config) error {
+	switch {
+	case t == nil:
+		return errors.New("tunnel: no TLS config")
+	case t.ClientAuth != tls.RequireAndVerifyClientCert:
+		return fmt.Errorf("%w (ClientAuth is %v)", ErrClientAuthNotRequired, t.ClientAuth)
+	case t.ClientCAs == nil:
+		return fmt.Errorf("%w (no ClientCAs)", ErrClientAuthNotRequired)
+	case t.GetConfigForClient != nil:
+		return fmt.Errorf("%w (GetConfigForClient could return a config that does not)", ErrClientAuthNotRequired)
+	case len(t.Certificates) == 0 && t.GetCertificate == nil:
+		return errors.New("tunnel: the TLS config holds no server certificate")
+	case t.MaxVersion != 0 && t.MaxVersion < tls.VersionTLS12:
+		return errors.New("tunnel: HTTP/2 needs TLS 1.2 or later")
+	}
+	return nil
+}
