@@ -348,6 +348,9 @@ func TestJoiningShardGetsDDLButNoUsers(t *testing.T) {
 	if err := c.e.SetTopology(nt); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.e.SetTopology(topo); err != nil || c.e.Topology().Epoch() != next.Epoch {
+		t.Fatalf("an older map replaced the newer one (epoch %d, %v)", c.e.Topology().Epoch(), err)
+	}
 	if _, err := c.e.Exec(ctx, usersSchema); err != nil {
 		t.Fatal(err)
 	}

@@ -179,9 +179,11 @@ func (s *state) has(p *pool) bool {
 	return false
 }
 
-// SetTopology switches to a new shard map. Statements already running
-// finish on the old pools; pools of shards that left are closed once they
-// are idle (database/sql's Close waits for running queries).
+// SetTopology switches to a newer shard map; a map whose epoch is not
+// higher than the current one is ignored, so maps arriving out of order
+// (gossip, reloads) are harmless. Statements already running finish on the
+// old pools; pools of shards that left are closed once they are idle
+// (database/sql's Close waits for running queries).
 func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -189,6 +191,9 @@ func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 		return ErrClosed
 	}
 	prev := e.state.Load()
+	if topo.Epoch() <= prev.topo.Epoch() {
+		return nil
+	}
 	st, err := e.build(topo, prev)
 	if err != nil {
 		return err

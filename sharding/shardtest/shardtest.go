@@ -8,6 +8,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ import (
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 	"github.com/cangqiong/cangqiong/sharding/shardserver"
 )
+
+// quiet keeps migration chatter out of test output; warnings still show.
+var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 // Options size the deployment.
 type Options struct {
@@ -57,7 +62,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := schema.Migrate(ctx, c.Map, dbconn.Credentials{}, nil); err != nil {
+	if _, err := schema.Migrate(ctx, c.Map, dbconn.Credentials{}, quiet); err != nil {
 		t.Fatalf("shardtest: migrate: %v", err)
 	}
 	var err error

@@ -1,0 +1,190 @@
+package core
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cangqiong/cangqiong/core/app"
+	"github.com/cangqiong/cangqiong/core/certs"
+	"github.com/cangqiong/cangqiong/core/gossip"
+	"github.com/cangqiong/cangqiong/core/tunnel"
+	"github.com/cangqiong/cangqiong/sharding/dbconn"
+	"github.com/cangqiong/cangqiong/sharding/ids"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
+)
+
+// Config controls a Node. Start from DefaultConfig.
+type Config struct {
+	// NodeName names the node in the cluster and in its certificate
+	// (spiffe://cangqiong/core/<Region>/<NodeName>). Required.
+	NodeName string
+	// Region is where the node runs. Required.
+	Region string
+	// NodeID numbers the node's app-generated ids (0–ids.MaxNode); it must
+	// be unique among live core nodes. Required.
+	NodeID uint16
+	// Global is the global keyspace, where the control tables hold the
+	// authoritative shard map. Required.
+	Global shardmap.Keyspace
+	// Credentials for the global keyspace and every shard.
+	Credentials dbconn.Credentials
+	// Pool sizes each shard's connection pool (dbconn defaults).
+	Pool dbconn.Pool
+
+	// TunnelListen is where edges connect (host:port; port 0 picks one).
+	// Default "127.0.0.1:7443".
+	TunnelListen string
+	// TunnelTLS is the server side of mTLS: the node's core certificate and
+	// the CA edges' certificates chain to (certs.ServerTLS). Required.
+	TunnelTLS *tls.Config
+	// MaxBodyBytes and RequestTimeout bound each tunnel request
+	// (tunnel defaults: 1 MiB, 10 s).
+	MaxBodyBytes   int64
+	RequestTimeout time.Duration
+
+	// AdminListen is the admin API's own listener. Default "127.0.0.1:7444".
+	AdminListen string
+	// AdminToken is the admin API's bearer token (≥ 16 bytes). Required.
+	AdminToken string
+
+	// GossipListen is memberlist's address (port 0 picks one). Default
+	// "127.0.0.1:7946".
+	GossipListen string
+	// GossipKey is the cluster's gossip encryption key (16, 24 or 32
+	// bytes). Required.
+	GossipKey []byte
+	// Seeds are gossip addresses of nodes to join; empty starts a cluster.
+	Seeds []string
+	// GossipProfile is gossip.ProfileLAN (default) or gossip.ProfileLocal
+	// (short timers, for tests on one machine).
+	GossipProfile string
+	// ReloadInterval re-reads the control tables (gossip default 5 s).
+	ReloadInterval time.Duration
+
+	// Catalog is the Cache-Control of public catalog reads (app defaults).
+	Catalog app.CachePolicy
+
+	// Logger; nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultTunnelListen = "127.0.0.1:7443"
+	DefaultAdminListen  = "127.0.0.1:7444"
+	DefaultGossipListen = "127.0.0.1:7946"
+)
+
+// DefaultConfig returns a Config with the defaults filled in.
+func DefaultConfig() Config {
+	return Config{
+		TunnelListen: DefaultTunnelListen,
+		AdminListen:  DefaultAdminListen,
+		GossipListen: DefaultGossipListen,
+	}
+}
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("core: invalid config")
+
+func (c Config) check() error {
+	var problems []string
+	need := func(ok bool, what string) {
+		if !ok {
+			problems = append(problems, what)
+		}
+	}
+	need(c.NodeName != "", "node name is required")
+	need(certs.ValidateName("node name", c.NodeName) == nil, "node name must be lower-case letters, digits and '-'")
+	need(c.Region != "", "region is required")
+	need(c.NodeID <= ids.MaxNode, fmt.Sprintf("node id must be 0–%d", ids.MaxNode))
+	need(c.Global.Address != "", "global keyspace address is required")
+	need(c.TunnelTLS != nil, "tunnel TLS config is required")
+	need(len(c.AdminToken) >= 16, "admin token of at least 16 bytes is required")
+	need(len(c.GossipKey) == 16 || len(c.GossipKey) == 24 || len(c.GossipKey) == 32, "gossip key of 16, 24 or 32 bytes is required")
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.TunnelListen == "" {
+		c.TunnelListen = d.TunnelListen
+	}
+	if c.AdminListen == "" {
+		c.AdminListen = d.AdminListen
+	}
+	if c.GossipListen == "" {
+		c.GossipListen = d.GossipListen
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// tunnelConfig is the tunnel server's part of the config.
+func (c Config) tunnelConfig() tunnel.Config {
+	t := tunnel.DefaultConfig()
+	t.TLS = c.TunnelTLS
+	if c.MaxBodyBytes > 0 {
+		t.MaxBodyBytes = c.MaxBodyBytes
+	}
+	if c.RequestTimeout > 0 {
+		t.RequestTimeout = c.RequestTimeout
+	}
+	t.Logger = c.Logger
+	return t
+}
+
+// gossipProfile checks the profile name early, with the other config.
+func validProfile(p string) bool {
+	return p == "" || p == gossip.ProfileLAN || p == gossip.ProfileLocal
+}
+
+// decodeKey reads a base64 gossip key.
+func decodeKey(s string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("gossip key: not base64: %w", err)
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return nil, fmt.Errorf("gossip key: %d bytes; want 16, 24 or 32 (head -c 32 /dev/urandom | base64)", n)
+	}
+	return key, nil
+}
+
+// readSecret reads a secret from a file that others cannot read.
+func readSecret(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%s is readable by others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	return strings.TrimSpace(string(b)), err
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port in %q", addr)
+	}
+	return host, port, nil
+}
