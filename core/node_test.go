@@ -23,8 +23,12 @@ var (
 	adminID = &identity.Identity{UserID: 1, Role: identity.Admin}
 )
 
-func customer(id int64) *identity.Identity { return &identity.Identity{UserID: id, Role: identity.Customer} }
-func merchant(id int64) *identity.Identity { return &identity.Identity{UserID: id, Role: identity.Merchant} }
+func customer(id int64) *identity.Identity {
+	return &identity.Identity{UserID: id, Role: identity.Customer}
+}
+func merchant(id int64) *identity.Identity {
+	return &identity.Identity{UserID: id, Role: identity.Merchant}
+}
 
 // world is a shop with a menu, set up through the cluster.
 type world struct {
@@ -281,7 +285,10 @@ func TestTunnelTrustsOnlyEdges(t *testing.T) {
 	leaf, _ := other.Issue(certs.IssueRequest{Peer: certs.Peer{Kind: certs.Edge, Region: "eu", ID: "e"}})
 	for name, cfg := range map[string]*tls.Config{
 		"no certificate": {RootCAs: c.ca.Pool(), MinVersion: tls.VersionTLS13},
-		"another CA":     {RootCAs: c.ca.Pool(), MinVersion: tls.VersionTLS13, GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { cert := leaf.TLSCertificate(); return &cert, nil }},
+		"another CA": {RootCAs: c.ca.Pool(), MinVersion: tls.VersionTLS13, GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			cert := leaf.TLSCertificate()
+			return &cert, nil
+		}},
 	} {
 		conn, err := tls.Dial("tcp", c.nodes[0].TunnelAddr(), cfg)
 		if err == nil {
@@ -364,4 +371,3 @@ func TestNodeStartFailsCleanlyAndShutdownIsIdempotent(t *testing.T) {
 		t.Fatal("the admin API still answers after Shutdown")
 	}
 }
-
