@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cangqiong/cangqiong/core"
+	"github.com/cangqiong/cangqiong/core/certs"
 	"github.com/cangqiong/cangqiong/sharding/dbconn"
 	"github.com/cangqiong/cangqiong/sharding/schema"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
@@ -17,16 +19,17 @@ import (
 )
 
 func init() {
-	register("up", "Start the local deployment: private MariaDB servers for the global keyspace and each shard, migrated, until interrupted.", &upCmd{})
+	register("up", "Start the local deployment: MariaDB for the global keyspace and each shard (migrated) and a core cluster, until interrupted.", &upCmd{})
 }
 
-// upCmd runs the parts of the deployment that exist so far. Core nodes,
-// edge nodes with their Redis caches and the front door join it as their
-// issues land; until then up says so.
+// upCmd runs the parts of the deployment that exist so far. Edge nodes
+// with their Redis caches and the front door join it as their issues land;
+// until then up says so.
 type upCmd struct {
-	StateDir string `name:"state-dir" default:".local/up" help:"Where the servers keep their data and the shard map (kept across runs)."`
+	StateDir string `name:"state-dir" default:".local/up" help:"Where the servers keep their data, the shard map and the certificates (kept across runs)."`
 	Shards   int    `default:"4" help:"Number of shards on first start (the stored shard map decides afterwards)."`
-	BasePort int    `name:"base-port" default:"3400" help:"Port of the global keyspace; shards take the next ones. 0 picks free ports."`
+	Cores    int    `default:"3" help:"Number of core nodes."`
+	BasePort int    `name:"base-port" default:"3400" help:"Port of the global keyspace; shards take the next ones, core nodes base+1000 (tunnel), +1010 (admin), +1020 (gossip). 0 picks free ports."`
 }
 
 // upServer is one started MariaDB and what it stands for.
@@ -59,7 +62,25 @@ func (c *upCmd) Run(e *env) error {
 	if _, err := schema.Migrate(ctx, m, dbconn.Credentials{}, e.logger); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if c.Cores < 1 || c.Cores > 16 {
+		return fmt.Errorf("--cores %d: want 1 to 16", c.Cores)
+	}
+	pkiDir := filepath.Join(c.StateDir, "pki")
+	if err := os.MkdirAll(pkiDir, 0o700); err != nil {
+		return err
+	}
+	pki, err := loadOrMakePKI(pkiDir)
+	if err != nil {
+		return err
+	}
+	nodes, err := c.startCores(e, pki, m, c.Cores)
+	defer stopCores(e, nodes)
+	if err != nil {
+		return err
+	}
 	c.report(e, m, mapPath)
+	c.howTo(e, pkiDir, nodes)
+	fmt.Fprintln(e.stdout, "up: ready; press Ctrl-C to stop")
 	<-e.ctx.Done()
 	fmt.Fprintln(e.stdout, "up: stopping")
 	return nil
@@ -175,6 +196,14 @@ func (c *upCmd) report(e *env, m *shardmap.Map, mapPath string) {
 		fmt.Fprintf(w, "up: %-15s %s/%s (%s, weight %d)\n", s.ID, s.Address, s.DatabaseName(), s.State, s.Weight)
 	}
 	fmt.Fprintf(w, "up: shard map epoch %d in %s; schema migrated\n", m.Epoch, mapPath)
-	fmt.Fprintln(w, "up: not yet part of the deployment: core nodes, edge nodes and their Redis caches, the front door (later issues)")
-	fmt.Fprintln(w, "up: ready; press Ctrl-C to stop")
+	fmt.Fprintln(w, "up: not yet part of the deployment: edge nodes and their Redis caches, the front door (later issues)")
+}
+
+// howTo shows how to talk to the cluster by hand.
+func (c *upCmd) howTo(e *env, pkiDir string, nodes []*core.Node) {
+	crt, key := certs.LeafFiles(pkiDir, certs.Peer{Kind: certs.Edge, Region: upRegion, ID: "edge-0"})
+	tls := fmt.Sprintf("--cacert %s --cert %s --key %s", filepath.Join(pkiDir, certs.CACertFile), crt, key)
+	fmt.Fprintf(e.stdout, "up: try  curl %s https://%s/api/v1/shops\n", tls, nodes[0].TunnelAddr())
+	fmt.Fprintf(e.stdout, "up: as a user, add  -H 'Cq-User-Id: 42' -H 'Cq-User-Role: customer'  (the edge sets these once it exists)\n")
+	fmt.Fprintf(e.stdout, "up: admin  curl -H \"Authorization: Bearer $(cat %s)\" http://%s/admin/v1/members\n", filepath.Join(pkiDir, "admin.token"), nodes[0].AdminAddr())
 }

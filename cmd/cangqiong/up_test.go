@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cangqiong/cangqiong/core/certs"
 	"github.com/cangqiong/cangqiong/internal/testenv"
 	"github.com/cangqiong/cangqiong/sharding/dbconn"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 	"github.com/cangqiong/cangqiong/sharding/shardserver"
 )
 
-// startUp runs `cangqiong up` and waits for its ready line.
-func startUp(t *testing.T, stateDir string) *exec.Cmd {
+// startUp runs `cangqiong up` and waits for its ready line; it returns
+// the process and the tunnel address of core-0.
+func startUp(t *testing.T, stateDir string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "up", "--state-dir", stateDir, "--shards", "2", "--base-port", "0")
 	cmd.Stderr = os.Stderr
@@ -34,9 +37,13 @@ func startUp(t *testing.T, stateDir string) *exec.Cmd {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	ready := make(chan error, 1)
+	var tunnelAddr string
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == "core-0" && f[2] == "tunnel" {
+				tunnelAddr = strings.TrimSuffix(f[3], ",")
+			}
 			if strings.HasPrefix(sc.Text(), "up: ready") {
 				ready <- nil
 				io.Copy(io.Discard, out)
@@ -53,7 +60,7 @@ func startUp(t *testing.T, stateDir string) *exec.Cmd {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("up was not ready within 2 minutes")
 	}
-	return cmd
+	return cmd, tunnelAddr
 }
 
 func stopUp(t *testing.T, cmd *exec.Cmd) {
@@ -67,7 +74,8 @@ func stopUp(t *testing.T, cmd *exec.Cmd) {
 func TestUpStartsMigratedShardsAndKeepsData(t *testing.T) {
 	testenv.Require(t, "mariadbd", shardserver.Available())
 	state := t.TempDir()
-	cmd := startUp(t, state)
+	cmd, tunnelAddr := startUp(t, state)
+	checkCoreAnswers(t, state, tunnelAddr)
 	data, err := os.ReadFile(filepath.Join(state, "shardmap.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +102,8 @@ func TestUpStartsMigratedShardsAndKeepsData(t *testing.T) {
 		t.Fatalf("%s still listens after up stopped", m.Shards[0].Address)
 	}
 
-	cmd = startUp(t, state) // same ports, same data
+	cmd, tunnelAddr = startUp(t, state) // same ports, same data, same certificates
+	checkCoreAnswers(t, state, tunnelAddr)
 	db = openShard(t, m.Shards[0])
 	var name string
 	if err := db.QueryRowContext(ctx, "SELECT name FROM users WHERE user_id = 1").Scan(&name); err != nil || name != "kept" {
@@ -115,4 +124,28 @@ func openKeyspace(t *testing.T, addr, database string) *sql.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// checkCoreAnswers reads the catalog from a core node over mTLS with the
+// edge certificate up made.
+func checkCoreAnswers(t *testing.T, state, addr string) {
+	t.Helper()
+	pki := filepath.Join(state, "pki")
+	ca, err := certs.LoadCACert(pki)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := certs.LoadLeaf(pki, certs.Peer{Kind: certs.Edge, Region: "local", ID: "edge-0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientTLS(certs.Pool(ca), leaf), ForceAttemptHTTP2: true}}
+	resp, err := client.Get("https://" + addr + "/api/v1/shops")
+	if err != nil {
+		t.Fatalf("core-0 at %q: %v", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("GET /api/v1/shops: %d over HTTP/%d", resp.StatusCode, resp.ProtoMajor)
+	}
 }
