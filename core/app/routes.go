@@ -12,24 +12,24 @@ type route struct {
 func (a *App) routeTable() []route {
 	return []route{
 		// Catalog: public, cacheable by any shared cache.
-		{"GET /api/v1/shops", a.listShops},
-		{"GET /api/v1/shops/{shop}", a.getShop},
-		{"GET /api/v1/shops/{shop}/menu", a.getMenu},
+		{"GET /api/v1/shops", a.catalogRead(a.listShops)},
+		{"GET /api/v1/shops/{shop}", a.catalogRead(a.getShop)},
+		{"GET /api/v1/shops/{shop}/menu", a.catalogRead(a.getMenu)},
 		// The signed-in user's own data, on the user's shard.
-		{"GET /api/v1/me", a.getProfile},
+		{"GET /api/v1/me", a.userRead(a.getProfile)},
 		{"PUT /api/v1/me", a.putProfile},
-		{"GET /api/v1/me/addresses", a.listAddresses},
+		{"GET /api/v1/me/addresses", a.userRead(a.listAddresses)},
 		{"POST /api/v1/me/addresses", a.createAddress},
-		{"GET /api/v1/me/addresses/{address}", a.getAddress},
+		{"GET /api/v1/me/addresses/{address}", a.userRead(a.getAddress)},
 		{"PUT /api/v1/me/addresses/{address}", a.putAddress},
 		{"DELETE /api/v1/me/addresses/{address}", a.deleteAddress},
-		{"GET /api/v1/me/cart", a.getCart},
+		{"GET /api/v1/me/cart", a.userRead(a.getCart)},
 		{"DELETE /api/v1/me/cart", a.clearCart},
 		{"PUT /api/v1/me/cart/items/{dish}", a.putCartItem},
 		{"DELETE /api/v1/me/cart/items/{dish}", a.deleteCartItem},
-		{"GET /api/v1/me/orders", a.listMyOrders},
+		{"GET /api/v1/me/orders", a.userRead(a.listMyOrders)},
 		{"POST /api/v1/me/orders", a.createOrder},
-		{"GET /api/v1/me/orders/{order}", a.getMyOrder},
+		{"GET /api/v1/me/orders/{order}", a.userRead(a.getMyOrder)},
 		{"POST /api/v1/me/orders/{order}/pay", a.payOrder},
 		{"POST /api/v1/me/orders/{order}/cancel", a.cancelOrder},
 		// Merchants (their own shops) and admins (any shop).

@@ -24,6 +24,8 @@ var statements = map[string]struct {
 }{
 	"selectShopSQL":            {selectShopSQL, router.Global},
 	"lockShopSQL":              {lockShopSQL, router.Global},
+	"selectGlobalSeqSQL":       {selectGlobalSeqSQL, router.Global},
+	"selectShardSeqSQL":        {selectShardSeqSQL, router.Local},
 	"listShopsSQL":             {listShopsSQL, router.Global},
 	"listRegionShopsSQL":       {listRegionShopsSQL, router.Global},
 	"insertShopSQL":            {insertShopSQL, router.Global},
