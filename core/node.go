@@ -173,6 +173,7 @@ func (n *Node) buildServers(context.Context) error {
 	}
 	tc := n.cfg.tunnelConfig()
 	tc.Handler = n.metrics.Middleware("tunnel", n.app.Handler())
+	tc.Nodes, tc.Ready = n.tunnelNodes, n.serving
 	if n.tunnel, err = tunnel.New(tc); err != nil {
 		return err
 	}
@@ -193,12 +194,33 @@ func (n *Node) serve(context.Context) error {
 	return nil
 }
 
+// serving is the tunnel's health: node-local only (a shard map is served).
+// A shard outage affects every node alike, so it must not make edges
+// think a node is worse than its peers.
+func (n *Node) serving(context.Context) error {
+	if n.gossip.Epoch() == 0 {
+		return errors.New("no shard map served yet")
+	}
+	return nil
+}
+
 // ready: the shards and the global keyspace answer and a map is served.
 func (n *Node) ready(ctx context.Context) error {
 	if n.gossip.Epoch() == 0 {
 		return errors.New("no shard map served yet")
 	}
 	return n.exec.Ping(ctx)
+}
+
+// tunnelNodes tells edges where the alive nodes' tunnels listen.
+func (n *Node) tunnelNodes() []tunnel.NodeInfo {
+	var out []tunnel.NodeInfo
+	for _, m := range n.gossip.Members() {
+		if m.State == gossip.StateAlive && m.TunnelAddr != "" {
+			out = append(out, tunnel.NodeInfo{Name: m.Name, Region: m.Region, TunnelAddr: m.TunnelAddr})
+		}
+	}
+	return out
 }
 
 // Shutdown stops serving new requests, lets in-flight ones finish (until

@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ const (
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultReadHeaderTimeout = 5 * time.Second
 	DefaultIdleTimeout       = 5 * time.Minute
+	DefaultReadyTimeout      = time.Second
 )
 
 // ErrClientAuthNotRequired is returned by New for a TLS config that would let
@@ -46,6 +48,17 @@ type Config struct {
 	// long; the edge dials again when it needs one. 0: DefaultIdleTimeout
 	// (5m).
 	IdleTimeout time.Duration
+	// Nodes lists the core nodes edges may open tunnels to, answered on
+	// GET /tunnel/v1/nodes (nodes.go). nil: only this node, at the
+	// address the edge reached.
+	Nodes func() []NodeInfo
+	// Ready reports whether this node serves, answered on
+	// GET /tunnel/v1/health: nil is 200, an error 503 not_ready. nil:
+	// ready whenever it answers.
+	Ready func(context.Context) error
+	// ReadyTimeout bounds one Ready call; an edge probes every second or
+	// so. 0: DefaultReadyTimeout (1s).
+	ReadyTimeout time.Duration
 	// Logger receives the server's logs, tagged component=core.tunnel.
 	// nil: slog.Default().
 	Logger *slog.Logger
@@ -59,6 +72,7 @@ func DefaultConfig() Config {
 		RequestTimeout:    DefaultRequestTimeout,
 		ReadHeaderTimeout: DefaultReadHeaderTimeout,
 		IdleTimeout:       DefaultIdleTimeout,
+		ReadyTimeout:      DefaultReadyTimeout,
 	}
 }
 
@@ -70,9 +84,9 @@ func (c Config) check() (Config, error) {
 	if c.Handler == nil {
 		return c, errors.New("tunnel: no Handler")
 	}
-	if c.MaxBodyBytes < 0 || c.RequestTimeout < 0 || c.ReadHeaderTimeout < 0 || c.IdleTimeout < 0 {
-		return c, fmt.Errorf("tunnel: negative limit: MaxBodyBytes %d, RequestTimeout %v, ReadHeaderTimeout %v, IdleTimeout %v",
-			c.MaxBodyBytes, c.RequestTimeout, c.ReadHeaderTimeout, c.IdleTimeout)
+	if c.MaxBodyBytes < 0 || c.RequestTimeout < 0 || c.ReadHeaderTimeout < 0 || c.IdleTimeout < 0 || c.ReadyTimeout < 0 {
+		return c, fmt.Errorf("tunnel: negative limit: MaxBodyBytes %d, RequestTimeout %v, ReadHeaderTimeout %v, IdleTimeout %v, ReadyTimeout %v",
+			c.MaxBodyBytes, c.RequestTimeout, c.ReadHeaderTimeout, c.IdleTimeout, c.ReadyTimeout)
 	}
 	d := DefaultConfig()
 	if c.MaxBodyBytes == 0 {
@@ -87,9 +101,13 @@ func (c Config) check() (Config, error) {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = d.IdleTimeout
 	}
+	if c.ReadyTimeout == 0 {
+		c.ReadyTimeout = d.ReadyTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Ready = cachedReady(c.Ready, c.ReadyTimeout)
 	c.TLS = c.TLS.Clone()
 	c.TLS.NextProtos = []string{"h2", "http/1.1"}
 	return c, nil

@@ -45,10 +45,18 @@
 // (the change relay's push to the edges, DESIGN.md step 8) needs either its
 // own server or an exemption that does not exist yet.
 //
+// # Edge routes
+//
+// GET /tunnel/v1/nodes (where the core nodes' tunnels listen, from
+// Config.Nodes) and GET /tunnel/v1/health (200, or 503 not_ready from
+// Config.Ready) are answered by the server itself, before the handler and
+// for any authenticated peer: edges use them to find nodes and to probe
+// them (nodes.go).
+//
 // # Wire contract
 //
-// The headers exchanged with edges are the constants in wire.go, which the
-// edge imports. Errors are the JSON of core/httpapi:
+// The headers exchanged with edges are the constants in wire.go, and the
+// edge routes' paths and bodies those in nodes.go; the edge imports both. Errors are the JSON of core/httpapi:
 // {"error":{"code":"…","message":"…"}}.
 //
 // # Lifecycle

@@ -30,6 +30,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.peer = peer
+	if isEdgeRoute(r.URL.Path) {
+		s.serveEdgeRoute(w, r, peer)
+		return
+	}
 	ctx := context.WithValue(r.Context(), metaKey{}, m)
 
 	id, vouched, err := userFromHeaders(peer, r.Header)
