@@ -26,4 +26,9 @@ go vet ./...
 
 say "go test -race -timeout 20m $* ./..."
 go test -race -timeout 20m "$@" ./...
+
+# The race detector allocates on its own, so allocation pins are skipped
+# under -race; run them once more in a normal build.
+say "go test -run 'Alloc' ./... (allocation pins, without -race)"
+go test -count=1 -run 'Alloc' "$@" ./...
 say "ok"

@@ -11,7 +11,8 @@ import (
 // It is bounded and forgets a user's tokens after TTL (by then the caches
 // have long caught up). Safe for concurrent use.
 type Memory struct {
-	c *otter.Cache[int64, Set]
+	c   *otter.Cache[int64, Set]
+	ttl time.Duration
 }
 
 // DefaultTTL is how long tokens are remembered (and the cookie's Max-Age).
@@ -29,8 +30,11 @@ func NewMemory(maxUsers int, ttl time.Duration) (*Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Memory{c: c}, nil
+	return &Memory{c: c, ttl: ttl}, nil
 }
+
+// TTL is how long tokens are remembered.
+func (m *Memory) TTL() time.Duration { return m.ttl }
 
 // Get returns the user's remembered tokens.
 func (m *Memory) Get(user int64) Set {
