@@ -26,7 +26,8 @@ type fetched struct {
 func (s *Server) serveCacheable(r *request) cacheResult {
 	ctx := r.ctx
 	pol := &r.route.policy
-	reqDir := httpcache.RequestDirectives(&ctx.Request.Header)
+	hdr := r.hdr.header()
+	reqDir := httpcache.RequestDirectives(hdr)
 	if reqDir.NoStore {
 		return s.forward(r) // the client asked the caches to stay out
 	}
@@ -35,9 +36,9 @@ func (s *Server) serveCacheable(r *request) cacheResult {
 	r.sc.key = key
 	hash := httpcache.Hash(key)
 	tokens := s.tokens(r)
-	now := s.now()
+	now := r.start
 	e, level, ok := s.store.Get(ctx, hash, key)
-	if ok && !(e.Matches(&ctx.Request.Header) && s.recentEnough(&tokens, e, owner != 0)) {
+	if ok && !(e.Matches(hdr) && s.recentEnough(&tokens, e, owner != 0)) {
 		e, ok = nil, false // another Vary variant, or older than the user's write
 	}
 	if ok {
@@ -202,10 +203,12 @@ func (s *Server) serveEntry(r *request, e *httpcache.Entry, how httpcache.XCache
 	ctx := r.ctx
 	rh := &ctx.Response.Header
 	status := e.Status()
-	if e.NotModified(&ctx.Request.Header) {
+	hdr := r.hdr.header()
+	if e.NotModified(hdr) {
 		status = fasthttp.StatusNotModified
 	}
 	ctx.SetStatusCode(status)
+	rh.DisableNormalizing() // stored names are canonical already
 	for _, f := range e.Header() {
 		rh.AddBytesKV(f.Name, f.Value)
 	}
@@ -215,7 +218,7 @@ func (s *Server) serveEntry(r *request, e *httpcache.Entry, how httpcache.XCache
 	if status == fasthttp.StatusNotModified {
 		return
 	}
-	body, coding := e.Pick(ctx.Request.Header.Peek("Accept-Encoding"))
+	body, coding := e.Pick(hdr.Peek("Accept-Encoding"))
 	if len(coding) > 0 {
 		rh.SetBytesKV(hdrContentEncoding, coding)
 	}

@@ -66,6 +66,12 @@ type Config struct {
 	// RequestTimeout bounds a request's upstream part. Default 11 s (a
 	// little over the core's 10 s, so the core's own 504 wins).
 	RequestTimeout time.Duration
+	// ReadTimeout bounds each read from a client (an idle kept-alive
+	// connection is closed after it); WriteTimeout each write (a client that
+	// stops reading is dropped). Defaults 30 s.
+	ReadTimeout, WriteTimeout time.Duration
+	// MaxConnsPerIP bounds one client address's connections. Default 1024.
+	MaxConnsPerIP int
 
 	// RYWUsers bounds the users whose write tokens the edge remembers;
 	// RYWTTL is how long (and the cookie's Max-Age). Defaults 1M, 10 min.
@@ -91,6 +97,9 @@ const (
 	DefaultMaxHeaderBytes = 16 << 10
 	DefaultMaxBodyBytes   = 1 << 20
 	DefaultRequestTimeout = 11 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
+	DefaultReadTimeout    = 30 * time.Second
+	DefaultMaxConnsPerIP  = 1024
 	DefaultRYWUsers       = 1 << 20
 )
 
@@ -104,6 +113,9 @@ func DefaultConfig() Config {
 		MaxHeaderBytes: DefaultMaxHeaderBytes,
 		MaxBodyBytes:   DefaultMaxBodyBytes,
 		RequestTimeout: DefaultRequestTimeout,
+		WriteTimeout:   DefaultWriteTimeout,
+		ReadTimeout:    DefaultReadTimeout,
+		MaxConnsPerIP:  DefaultMaxConnsPerIP,
 		RYWUsers:       DefaultRYWUsers,
 	}
 }
@@ -139,6 +151,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = d.WriteTimeout
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = d.ReadTimeout
+	}
+	if c.MaxConnsPerIP <= 0 {
+		c.MaxConnsPerIP = d.MaxConnsPerIP
 	}
 	if c.RYWUsers <= 0 {
 		c.RYWUsers = d.RYWUsers

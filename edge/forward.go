@@ -156,9 +156,8 @@ func (s *Server) clientTokens(r *request) ryw.Set {
 // tokens are every token the request's reads must honour: the client's and
 // those remembered for its user.
 func (s *Server) tokens(r *request) ryw.Set {
-	h := &r.ctx.Request.Header
 	var set ryw.Set
-	if len(h.CookieBytes(versionCookie)) > 0 || len(h.PeekBytes(hdrVersion)) > 0 {
+	if r.hdr.cookie || len(r.hdr.version) > 0 {
 		set = s.clientTokens(r)
 	}
 	if r.id.UserID != 0 {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"time"
 
 	"github.com/cangqiong/cangqiong/edge/cache"
 	"github.com/cangqiong/cangqiong/edge/httpcache"
@@ -40,6 +39,8 @@ type Server struct {
 	scratch sync.Pool // *scratch
 
 	public, admin *fasthttp.Server
+	realClock     bool // cfg.Now is time.Now: ctx.Time() may stand in for it
+	coarse        *coarseClock
 
 	bgMu   sync.Mutex
 	bg     map[uint64]bool // keys being revalidated in the background
@@ -49,6 +50,7 @@ type Server struct {
 
 // New builds a Server from cfg.
 func New(cfg Config) (*Server, error) {
+	realClock := cfg.Now == nil
 	cfg = cfg.withDefaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -60,6 +62,7 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	s.def = compile(cfg.Default)
+	s.realClock = realClock
 	s.scratch.New = func() any { return new(scratch) }
 	var err error
 	if err = s.open(); err != nil {
@@ -68,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.public = s.newFastHTTP(s.handle)
 	s.admin = s.newFastHTTP(s.handleAdmin)
+	s.coarse = newCoarseClock()
 	return s, nil
 }
 
@@ -109,12 +113,11 @@ func (s *Server) newFastHTTP(h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler:                       h,
 		ErrorHandler:                  s.transportError,
-		Name:                          "cangqiong-edge",
+		NoDefaultServerHeader:         true, // bytes on every response, and a hint to attackers
 		ReadBufferSize:                s.cfg.MaxHeaderBytes,
 		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
-		ReadTimeout:                   30 * time.Second,
-		WriteTimeout:                  30 * time.Second,
-		IdleTimeout:                   2 * time.Minute,
+		// Reads and writes are bounded by the listener (deadlines).
+		MaxConnsPerIP:                 s.cfg.MaxConnsPerIP,
 		NoDefaultContentType:          true,
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
@@ -127,11 +130,17 @@ func (s *Server) newFastHTTP(h fasthttp.RequestHandler) *fasthttp.Server {
 func (s *Server) Handler() fasthttp.RequestHandler { return s.handle }
 
 // Serve answers end users on ln until Shutdown. The caller owns ln.
-func (s *Server) Serve(ln net.Listener) error { return s.public.Serve(ln) }
+func (s *Server) Serve(ln net.Listener) error {
+	return s.public.Serve(s.bounded(ln))
+}
+
+func (s *Server) bounded(ln net.Listener) net.Listener {
+	return &deadlines{Listener: ln, read: int64(s.cfg.ReadTimeout), write: int64(s.cfg.WriteTimeout), clock: s.coarse}
+}
 
 // ServeAdmin answers the admin endpoints (health, readiness, metrics,
 // purge) on ln until Shutdown.
-func (s *Server) ServeAdmin(ln net.Listener) error { return s.admin.Serve(ln) }
+func (s *Server) ServeAdmin(ln net.Listener) error { return s.admin.Serve(s.bounded(ln)) }
 
 // Shutdown stops accepting connections, lets requests in flight finish
 // (until ctx ends) and closes the caches. It is idempotent.
@@ -141,6 +150,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.closed)
 		errs := []error{s.public.ShutdownWithContext(ctx), s.admin.ShutdownWithContext(ctx)}
 		errs = append(errs, s.close())
+		s.coarse.Stop()
 		err = errors.Join(errs...)
 	})
 	return err

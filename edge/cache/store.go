@@ -103,6 +103,11 @@ func New[T Item](cfg Config, codec Codec[T]) (*Store[T], error) {
 				return e.Value.TTL(s.cfg.Now())
 			}),
 			OnAtomicDeletion: s.onL1Deletion,
+			// Maintenance (draining the read buffers, evicting) runs on the
+			// goroutine that triggers it: spawning a goroutine for it costs
+			// a hit more than the work itself. onL1Deletion only takes dmu,
+			// so running it inline, even within admit, cannot deadlock.
+			Executor: func(fn func()) { fn() },
 		})
 		if err != nil {
 			s.cancel()
