@@ -2,6 +2,8 @@ package edge
 
 import (
 	"net"
+	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -22,22 +24,79 @@ type deadlines struct {
 	net.Listener
 	read, write int64 // ns
 	clock       *coarseClock
+	perIP       int // connections one client address may hold; 0: no bound
+
+	mu    sync.Mutex
+	conns map[netip.Addr]int
 }
 
+// Accept returns the next connection, closing at once those of a client
+// address that holds perIP already. (fasthttp's own MaxConnsPerIP races
+// with its Shutdown.)
 func (l *deadlines) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := addrOf(c)
+		if l.admit(ip) {
+			return &deadlineConn{Conn: c, l: l, ip: ip}, nil
+		}
+		c.Close()
 	}
-	return &deadlineConn{Conn: c, l: l}, nil
+}
+
+func addrOf(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		a, _ := netip.AddrFromSlice(ta.IP)
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+func (l *deadlines) admit(ip netip.Addr) bool {
+	if l.perIP <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conns == nil {
+		l.conns = map[netip.Addr]int{}
+	}
+	if l.conns[ip] >= l.perIP {
+		return false
+	}
+	l.conns[ip]++
+	return true
+}
+
+func (l *deadlines) release(ip netip.Addr) {
+	if l.perIP <= 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conns[ip]--; l.conns[ip] <= 0 {
+		delete(l.conns, ip)
+	}
 }
 
 // deadlineConn is one connection. fasthttp serves a connection from one
-// goroutine at a time, so its fields need no lock.
+// goroutine at a time, so the deadline fields need no lock.
 type deadlineConn struct {
 	net.Conn
 	l                 *deadlines
+	ip                netip.Addr
 	readDue, writeDue int64 // ns
+	closed            atomic.Bool
+}
+
+func (c *deadlineConn) Close() error {
+	if c.closed.CompareAndSwap(false, true) {
+		c.l.release(c.ip)
+	}
+	return c.Conn.Close()
 }
 
 func (c *deadlineConn) Read(p []byte) (int, error) {

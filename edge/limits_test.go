@@ -71,3 +71,32 @@ func TestAnIdleClientIsDropped(t *testing.T) {
 	conn.Write([]byte("GET /a HTTP/1.1\r\nHost: e\r\nX-Half: ")) // and never finish the request
 	eventually(t, "the edge to close the stalled connection", func() bool { return e.s.public.GetOpenConnectionsCount() == 0 })
 }
+
+func TestConnectionsPerClientAreBounded(t *testing.T) {
+	o := newOrigin(t, answer("ok"))
+	e := startEdge(t, httpOrigin(t, o), func(c *Config) { c.MaxConnsPerIP = 2 })
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	conns[2].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conns[2].Read(make([]byte, 1)); err == nil {
+		t.Fatal("a third connection from one address was served")
+	}
+	conns[0].Close()
+	eventually(t, "a freed slot to take a new connection", func() bool {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		c.Write([]byte("GET / HTTP/1.1\r\nHost: e\r\n\r\n"))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		return err == nil && resp.StatusCode == 200
+	})
+}

@@ -111,13 +111,12 @@ func (s *Server) open() error {
 
 func (s *Server) newFastHTTP(h fasthttp.RequestHandler) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:                       h,
-		ErrorHandler:                  s.transportError,
-		NoDefaultServerHeader:         true, // bytes on every response, and a hint to attackers
-		ReadBufferSize:                s.cfg.MaxHeaderBytes,
-		MaxRequestBodySize:            s.cfg.MaxBodyBytes,
+		Handler:               h,
+		ErrorHandler:          s.transportError,
+		NoDefaultServerHeader: true, // bytes on every response, and a hint to attackers
+		ReadBufferSize:        s.cfg.MaxHeaderBytes,
+		MaxRequestBodySize:    s.cfg.MaxBodyBytes,
 		// Reads and writes are bounded by the listener (deadlines).
-		MaxConnsPerIP:                 s.cfg.MaxConnsPerIP,
 		NoDefaultContentType:          true,
 		DisablePreParseMultipartForm:  true,
 		DisableHeaderNamesNormalizing: false,
@@ -135,7 +134,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) bounded(ln net.Listener) net.Listener {
-	return &deadlines{Listener: ln, read: int64(s.cfg.ReadTimeout), write: int64(s.cfg.WriteTimeout), clock: s.coarse}
+	return &deadlines{Listener: ln, read: int64(s.cfg.ReadTimeout), write: int64(s.cfg.WriteTimeout), clock: s.coarse, perIP: s.cfg.MaxConnsPerIP}
 }
 
 // ServeAdmin answers the admin endpoints (health, readiness, metrics,
