@@ -1,6 +1,7 @@
 package edge
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -80,7 +81,7 @@ func (s *Server) purge(ctx *fasthttp.RequestCtx) {
 		}
 		keys = append(keys, httpcache.URLKey(host, path))
 	}
-	res, err := s.store.PurgeKeys(ctx, keys...)
+	res, err := s.store.PurgeKeys(context.Background(), keys...)
 	ctx.SetContentType("application/json")
 	out := map[string]any{"purged_keys": len(keys), "result": res}
 	if err != nil {

@@ -37,7 +37,10 @@ func (s *Server) serveCacheable(r *request) cacheResult {
 	hash := httpcache.Hash(key)
 	tokens := s.tokens(r)
 	now := r.start
-	e, level, ok := s.store.Get(ctx, hash, key)
+	// fasthttp's RequestCtx is not used as a context.Context: its Done
+	// races with Server.Shutdown. Lookups are bounded by the cache's own
+	// timeouts; upstream work by RequestTimeout.
+	e, level, ok := s.store.Get(context.Background(), hash, key)
 	if ok && !(e.Matches(hdr) && s.recentEnough(&tokens, e, owner != 0)) {
 		e, ok = nil, false // another Vary variant, or older than the user's write
 	}
@@ -70,14 +73,16 @@ func (s *Server) fetchAndServe(r *request, hash uint64, stale *httpcache.Entry, 
 	ctx := r.ctx
 	up := s.upstreamRequest(r, stale)
 	xi := s.fetchExchange(r)
-	res, shared, err := s.group.Do(ctx, hash, func(c context.Context) (*fetched, error) {
+	wait, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	res, shared, err := s.group.Do(wait, hash, func(c context.Context) (*fetched, error) {
 		defer fasthttp.ReleaseRequest(up)
 		return s.fetch(c, r.route, r.id.UserID, hash, up, stale, xi), nil
 	})
 	if shared && err == nil && (res.entry == nil || !res.entry.Matches(&ctx.Request.Header) || !s.recentEnough(tokens, res.entry, perUser)) {
 		// Another request's answer that does not fit this one: ask alone.
 		up := s.upstreamRequest(r, stale)
-		res = s.fetch(ctx, r.route, r.id.UserID, hash, up, stale, xi)
+		res = s.fetch(wait, r.route, r.id.UserID, hash, up, stale, xi)
 		fasthttp.ReleaseRequest(up)
 	}
 	if err != nil { // this caller's deadline ended while waiting

@@ -79,7 +79,7 @@ func (s *Server) forward(r *request) cacheResult {
 	up := s.upstreamRequest(r, nil)
 	defer fasthttp.ReleaseRequest(up)
 	resp := fasthttp.AcquireResponse()
-	c, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	c, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
 	start := s.now()
 	err := s.cfg.Origin.Do(c, up, resp)
@@ -113,7 +113,7 @@ func (s *Server) invalidate(ctx *fasthttp.RequestCtx, method []byte, status int,
 	if len(keys) == 0 {
 		return
 	}
-	if _, err := s.store.PurgeKeys(ctx, keys...); err != nil {
+	if _, err := s.store.PurgeKeys(context.Background(), keys...); err != nil {
 		s.log.Warn("purge after a write", "keys", keys, "err", err)
 	}
 }

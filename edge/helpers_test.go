@@ -65,7 +65,10 @@ type testEdge struct {
 	client *http.Client
 }
 
-const testAdminToken = "edge-admin-token-0123456789"
+const (
+	testAdminToken = "edge-admin-token-0123456789"
+	testHost       = "api.cangqiong.test"
+)
 
 func startEdge(t *testing.T, o origin.Origin, tune func(*Config)) *testEdge {
 	t.Helper()
@@ -118,6 +121,7 @@ func (e *testEdge) get(path string, headers ...string) *response {
 func (e *testEdge) do(method, path, body string, headers ...string) *response {
 	e.t.Helper()
 	req, _ := http.NewRequest(method, "http://"+e.addr+path, strings.NewReader(body))
+	req.Host = testHost // every edge of the region serves one public name
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -162,4 +166,18 @@ func newBenchServer(b *testing.B, o *testOrigin) *Server {
 	}
 	b.Cleanup(func() { s.Shutdown(context.Background()) })
 	return s
+}
+
+// adminCall sends a request with the admin token and returns the body.
+func (e *testEdge) adminCall(method, path, body string) string {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+e.admin+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
