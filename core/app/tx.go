@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/rand/v2"
 	"time"
 
 	"github.com/cangqiong/cangqiong/replication/outbox"
@@ -11,8 +12,11 @@ import (
 )
 
 // txAttempts bounds how often a transaction chosen as a deadlock victim
-// is run again.
-const txAttempts = 3
+// is run again. InnoDB's next-key locks make concurrent inserts of
+// neighbouring users' rows (an address count FOR UPDATE locks the gap after
+// the user's last row) deadlock now and then under load; a short random
+// pause before each new attempt lets one of them through.
+const txAttempts = 6
 
 // inTx runs fn in a transaction and commits it. fn's first statement pins
 // the transaction (to the user's shard, or the global keyspace); fn should
@@ -22,11 +26,17 @@ const txAttempts = 3
 // other than what it sets on success.
 func (a *App) inTx(ctx context.Context, fn func(tx *exec.Tx) error) error {
 	var err error
-	for range txAttempts {
+	for attempt := range txAttempts {
 		if err = a.tryTx(ctx, fn); mysqlCode(err) != mysqlDeadlock {
 			return err
 		}
 		a.log.DebugContext(ctx, "deadlock victim; running the transaction again", "err", err)
+		pause := time.Duration(1+rand.IntN(5*(attempt+1))) * time.Millisecond
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return err
+		}
 	}
 	return err
 }
