@@ -25,6 +25,10 @@ type edgeCmd struct {
 // SIGHUP, is ready and takes over the listening sockets (tableflip); then
 // it drains its connections and exits.
 func (c *edgeCmd) Run(e *env) error {
+	// The process that started the first edge may stop reading its output
+	// once that one hands over; a later edge writing to the closed pipe must
+	// not be killed by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	cfg, err := edge.LoadConfig(e.ctx, c.Config, e.getenv)
 	if err != nil {
 		return err
