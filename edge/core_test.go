@@ -207,4 +207,3 @@ func TestReadYourWritesAcrossEdges(t *testing.T) {
 		t.Fatalf("edge B does not cache the fresh cart: %s", r.xcache())
 	}
 }
-
