@@ -19,17 +19,17 @@ import (
 )
 
 func init() {
-	register("up", "Start the local deployment: MariaDB for the global keyspace and each shard (migrated) and a core cluster, until interrupted.", &upCmd{})
+	register("up", "Start the local deployment: MariaDB for the global keyspace and each shard (migrated), a core cluster, and an edge with its Redis per region, until interrupted.", &upCmd{})
 }
 
-// upCmd runs the parts of the deployment that exist so far. Edge nodes
-// with their Redis caches and the front door join it as their issues land;
+// upCmd runs the parts of the deployment that exist so far; the change
+// stream, resharding and the front door join it as their issues land, and
 // until then up says so.
 type upCmd struct {
 	StateDir string `name:"state-dir" default:".local/up" help:"Where the servers keep their data, the shard map and the certificates (kept across runs)."`
 	Shards   int    `default:"4" help:"Number of shards on first start (the stored shard map decides afterwards)."`
 	Cores    int    `default:"3" help:"Number of core nodes."`
-	BasePort int    `name:"base-port" default:"3400" help:"Port of the global keyspace; shards take the next ones, core nodes base+1000 (tunnel), +1010 (admin), +1020 (gossip). 0 picks free ports."`
+	BasePort int    `name:"base-port" default:"3400" help:"Port of the global keyspace; shards take the next ones, core nodes base+1000 (tunnel), +1010 (admin), +1020 (gossip), edges base+2000 (+2010 admin, +2020 Redis). 0 picks free ports."`
 }
 
 // upServer is one started MariaDB and what it stands for.
@@ -78,8 +78,13 @@ func (c *upCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	edges, err := c.startEdges(e, pki, nodes)
+	defer stopEdges(e, edges)
+	if err != nil {
+		return err
+	}
 	c.report(e, m, mapPath)
-	c.howTo(e, pkiDir, nodes)
+	c.howTo(e, pkiDir, nodes, edges)
 	fmt.Fprintln(e.stdout, "up: ready; press Ctrl-C to stop")
 	<-e.ctx.Done()
 	fmt.Fprintln(e.stdout, "up: stopping")
@@ -196,14 +201,15 @@ func (c *upCmd) report(e *env, m *shardmap.Map, mapPath string) {
 		fmt.Fprintf(w, "up: %-15s %s/%s (%s, weight %d)\n", s.ID, s.Address, s.DatabaseName(), s.State, s.Weight)
 	}
 	fmt.Fprintf(w, "up: shard map epoch %d in %s; schema migrated\n", m.Epoch, mapPath)
-	fmt.Fprintln(w, "up: not yet part of the deployment: edge nodes and their Redis caches, the front door (later issues)")
+	fmt.Fprintln(w, "up: not yet part of the deployment: the change stream to the edges, resharding, the front door (later issues)")
 }
 
-// howTo shows how to talk to the cluster by hand.
-func (c *upCmd) howTo(e *env, pkiDir string, nodes []*core.Node) {
+// howTo shows how to talk to the deployment by hand.
+func (c *upCmd) howTo(e *env, pkiDir string, nodes []*core.Node, edges []*upEdge) {
+	fmt.Fprintf(e.stdout, "up: try  curl -i http://%s/api/v1/shops\n", edges[0].addr)
+	fmt.Fprintf(e.stdout, "up: as a user  curl -H \"Authorization: Bearer $(bin/cangqiong token --key-file %s --user 42)\" http://%s/api/v1/me/cart\n", filepath.Join(pkiDir, "jwt.key"), edges[0].addr)
 	crt, key := certs.LeafFiles(pkiDir, certs.Peer{Kind: certs.Edge, Region: upRegion, ID: "edge-0"})
 	tls := fmt.Sprintf("--cacert %s --cert %s --key %s", filepath.Join(pkiDir, certs.CACertFile), crt, key)
-	fmt.Fprintf(e.stdout, "up: try  curl %s https://%s/api/v1/shops\n", tls, nodes[0].TunnelAddr())
-	fmt.Fprintf(e.stdout, "up: as a user, add  -H 'Cq-User-Id: 42' -H 'Cq-User-Role: customer'  (the edge sets these once it exists)\n")
+	fmt.Fprintf(e.stdout, "up: a core directly (as an edge)  curl %s https://%s/api/v1/shops\n", tls, nodes[0].TunnelAddr())
 	fmt.Fprintf(e.stdout, "up: admin  curl -H \"Authorization: Bearer $(cat %s)\" http://%s/admin/v1/members\n", filepath.Join(pkiDir, "admin.token"), nodes[0].AdminAddr())
 }

@@ -23,8 +23,8 @@ import (
 )
 
 // startUp runs `cangqiong up` and waits for its ready line; it returns
-// the process and the tunnel address of core-0.
-func startUp(t *testing.T, stateDir string) (*exec.Cmd, string) {
+// the process, the tunnel address of core-0 and the eu edge's address.
+func startUp(t *testing.T, stateDir string) (*exec.Cmd, string, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "up", "--state-dir", stateDir, "--shards", "2", "--base-port", "0")
 	cmd.Stderr = os.Stderr
@@ -37,12 +37,15 @@ func startUp(t *testing.T, stateDir string) (*exec.Cmd, string) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	ready := make(chan error, 1)
-	var tunnelAddr string
+	var tunnelAddr, edgeAddr string
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
 			if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == "core-0" && f[2] == "tunnel" {
 				tunnelAddr = strings.TrimSuffix(f[3], ",")
+			}
+			if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == "edge" && f[2] == "eu" {
+				edgeAddr = f[3]
 			}
 			if strings.HasPrefix(sc.Text(), "up: ready") {
 				ready <- nil
@@ -60,7 +63,7 @@ func startUp(t *testing.T, stateDir string) (*exec.Cmd, string) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("up was not ready within 2 minutes")
 	}
-	return cmd, tunnelAddr
+	return cmd, tunnelAddr, edgeAddr
 }
 
 func stopUp(t *testing.T, cmd *exec.Cmd) {
@@ -74,8 +77,9 @@ func stopUp(t *testing.T, cmd *exec.Cmd) {
 func TestUpStartsMigratedShardsAndKeepsData(t *testing.T) {
 	testenv.Require(t, "mariadbd", shardserver.Available())
 	state := t.TempDir()
-	cmd, tunnelAddr := startUp(t, state)
+	cmd, tunnelAddr, edgeAddr := startUp(t, state)
 	checkCoreAnswers(t, state, tunnelAddr)
+	checkEdgeAnswers(t, edgeAddr)
 	data, err := os.ReadFile(filepath.Join(state, "shardmap.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +106,9 @@ func TestUpStartsMigratedShardsAndKeepsData(t *testing.T) {
 		t.Fatalf("%s still listens after up stopped", m.Shards[0].Address)
 	}
 
-	cmd, tunnelAddr = startUp(t, state) // same ports, same data, same certificates
+	cmd, tunnelAddr, edgeAddr = startUp(t, state) // same data, same certificates
 	checkCoreAnswers(t, state, tunnelAddr)
+	checkEdgeAnswers(t, edgeAddr)
 	db = openShard(t, m.Shards[0])
 	var name string
 	if err := db.QueryRowContext(ctx, "SELECT name FROM users WHERE user_id = 1").Scan(&name); err != nil || name != "kept" {
@@ -147,5 +152,21 @@ func checkCoreAnswers(t *testing.T, state, addr string) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
 		t.Fatalf("GET /api/v1/shops: %d over HTTP/%d", resp.StatusCode, resp.ProtoMajor)
+	}
+}
+
+// checkEdgeAnswers reads the catalog through the eu edge, twice: the second
+// answer comes from its cache.
+func checkEdgeAnswers(t *testing.T, addr string) {
+	t.Helper()
+	for i, want := range []string{"MISS", "HIT-L1"} {
+		resp, err := http.Get("http://" + addr + "/api/v1/shops")
+		if err != nil {
+			t.Fatalf("edge at %q: %v", addr, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || (i == 1 && resp.Header.Get("X-Cache") != want) {
+			t.Fatalf("GET /api/v1/shops through the edge, %d: %d X-Cache %q", i, resp.StatusCode, resp.Header.Get("X-Cache"))
+		}
 	}
 }

@@ -13,7 +13,8 @@ import "strings"
 //     current_age), Content-Length, Content-Encoding (Pick), X-Cache;
 //   - ETag and Vary, which the entry rewrites (see replayExtras);
 //   - the edge's own Surrogate-Key and Surrogate-Control;
-//   - Warning, obsolete (RFC 9111 §5.5).
+//   - Warning, obsolete (RFC 9111 §5.5);
+//   - Cq-Request-Id, the core's id of the one request that fetched it.
 var notReplayed = map[string]bool{
 	"connection": true, "proxy-connection": true, "keep-alive": true, "te": true,
 	"transfer-encoding": true, "upgrade": true, "trailer": true,
@@ -21,6 +22,7 @@ var notReplayed = map[string]bool{
 	"set-cookie": true, "date": true, "age": true, "content-length": true,
 	"content-encoding": true, "x-cache": true, "etag": true, "vary": true,
 	"surrogate-key": true, "surrogate-control": true, "warning": true,
+	"cq-request-id": true,
 }
 
 // replayHeader copies the response fields an entry replays, then extras,
