@@ -416,3 +416,30 @@ func TestLocalTablesRunOnThePinnedShard(t *testing.T) {
 		}
 	}
 }
+
+func TestChangedSignalsANewMap(t *testing.T) {
+	c := startCluster(t, 1)
+	ch := c.e.Changed()
+	select {
+	case <-ch:
+		t.Fatal("Changed is closed before any change")
+	default:
+	}
+	next := c.e.Topology().Map.Clone()
+	next.Epoch++
+	nt, err := compile(next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.e.SetTopology(nt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Changed was not closed by SetTopology")
+	}
+	if c.e.Changed() == ch {
+		t.Fatal("Changed was not replaced for the next change")
+	}
+}

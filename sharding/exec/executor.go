@@ -49,9 +49,10 @@ type Executor struct {
 	maxRows int
 	log     *slog.Logger
 
-	mu     sync.Mutex // serialises SetTopology and Close
-	state  atomic.Pointer[state]
-	closed bool
+	mu      sync.Mutex // serialises SetTopology and Close
+	state   atomic.Pointer[state]
+	closed  bool
+	changed atomic.Pointer[chan struct{}] // closed and replaced by SetTopology
 }
 
 // state is one topology with the pools that serve it. Immutable.
@@ -93,6 +94,8 @@ func New(cfg Config) (*Executor, error) {
 		return nil, err
 	}
 	e.state.Store(st)
+	ch := make(chan struct{})
+	e.changed.Store(&ch)
 	return e, nil
 }
 
@@ -199,6 +202,8 @@ func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 		return err
 	}
 	e.state.Store(st)
+	ch := make(chan struct{})
+	close(*e.changed.Swap(&ch))
 	for _, p := range prev.all() {
 		if !st.has(p) {
 			go p.db.Close()
@@ -207,6 +212,11 @@ func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 	e.log.Info("topology changed", "from_epoch", prev.topo.Epoch(), "to_epoch", topo.Epoch())
 	return nil
 }
+
+// Changed is closed when the executor switches to a newer shard map; take
+// it before reading Topology to wait for the next change without missing
+// one.
+func (e *Executor) Changed() <-chan struct{} { return *e.changed.Load() }
 
 // Topology is the shard map in use.
 func (e *Executor) Topology() *shardmap.Topology { return e.state.Load().topo }

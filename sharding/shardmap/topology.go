@@ -117,3 +117,23 @@ func (h *Holder) Advance(t *Topology) bool {
 		}
 	}
 }
+
+// Frozen reports whether userID's writes are held: its ring position is in
+// one of the map's frozen ranges (a reshard's cutover).
+func (t *Topology) Frozen(userID int64) bool {
+	fr := t.Map.Frozen
+	if len(fr) == 0 {
+		return false
+	}
+	p := ring.Point(userID)
+	i, _ := slices.BinarySearchFunc(fr, p, func(r Range, p uint64) int {
+		switch {
+		case r.End < p:
+			return -1
+		case r.Start > p:
+			return 1
+		}
+		return 0
+	})
+	return i < len(fr) && fr[i].Start <= p && p <= fr[i].End
+}

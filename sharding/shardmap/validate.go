@@ -21,6 +21,7 @@ var (
 	ErrInvalidDatabase = errors.New("invalid database name (want 1-64 of A-Z, a-z, 0-9, '_', '$', '-')")
 	ErrNoGlobal        = errors.New("global keyspace has no address")
 	ErrNoOwner         = errors.New("no shard is serving or draining, so no user has an owner")
+	ErrInvalidRange    = errors.New("invalid frozen range")
 	ErrStaleEpoch      = errors.New("epoch does not increase")
 )
 
@@ -57,6 +58,11 @@ func (m *Map) Validate() error {
 	}
 	if owners == 0 {
 		errs = append(errs, fmt.Errorf("shardmap: %w", ErrNoOwner))
+	}
+	for i, r := range m.Frozen {
+		if r.Start > r.End || i > 0 && r.Start <= m.Frozen[i-1].End {
+			errs = append(errs, fmt.Errorf("shardmap: %w: frozen range %d [%d, %d] is empty or not after the one before", ErrInvalidRange, i, r.Start, r.End))
+		}
 	}
 	return errors.Join(append(errs, m.Global.problems()...)...)
 }
