@@ -11,28 +11,12 @@ import (
 )
 
 func TestCertsHelp(t *testing.T) {
-	tests := []struct {
-		args []string
-		want []string
-	}{
+	checkHelp(t, []helpCase{
 		{[]string{"--help"}, []string{"certs"}},
 		{[]string{"certs", "--help"}, []string{"Usage: cangqiong certs", "certs init", "certs issue"}},
 		{[]string{"certs", "init", "--help"}, []string{"Usage: cangqiong certs init", "--dir=DIR", "--name", "--valid", "--force"}},
 		{[]string{"certs", "issue", "--help"}, []string{"Usage: cangqiong certs issue", "--kind=KIND", "edge,core,admin", "--region=REGION", "--id=ID", "--host=HOST", "--valid"}},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			r := runCLI(t, nil, tt.args...)
-			if r.code != 0 {
-				t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("help lacks %q:\n%s", w, r.stdout)
-				}
-			}
-		})
-	}
+	})
 }
 
 func TestCerts(t *testing.T) {

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,15 +29,6 @@ type coreProc struct {
 	cmd    *exec.Cmd
 	tunnel string
 	client *http.Client
-}
-
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // coreDeployment writes certificates, secrets and config files for n core
@@ -62,7 +50,7 @@ func coreDeployment(t *testing.T, d *shardtest.Cluster, n int) []*coreProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientTLS(ca.Pool(), edge), ForceAttemptHTTP2: true}}
+	client := mtlsClient(ca.Pool(), edge)
 	gossipAddrs := make([]string, n)
 	for i := range gossipAddrs {
 		gossipAddrs[i] = freeAddr(t)
@@ -96,34 +84,15 @@ func coreDeployment(t *testing.T, d *shardtest.Cluster, n int) []*coreProc {
 
 // startCore runs `cangqiong core` and waits for its serving line.
 func startCore(t *testing.T, config string, client *http.Client) *coreProc {
-	cmd := exec.Command(binary(t), "core", "--config", config, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.Contains(sc.Text(), ": tunnel ") {
-				lines <- sc.Text()
-			}
+	var tun string
+	cmd := startCLI(t, time.Minute, func(line string) bool {
+		_, after, ok := strings.Cut(line, ": tunnel ")
+		if ok {
+			tun = strings.TrimSuffix(strings.Fields(after)[0], ",")
 		}
-		close(lines)
-	}()
-	select {
-	case line, ok := <-lines:
-		if !ok {
-			t.Fatal("core exited before serving")
-		}
-		tun := strings.TrimSuffix(strings.Fields(strings.SplitN(line, ": tunnel ", 2)[1])[0], ",")
-		return &coreProc{cmd: cmd, tunnel: tun, client: client}
-	case <-time.After(time.Minute):
-		t.Fatal("core did not serve within a minute")
-	}
-	return nil
+		return ok
+	}, "core", "--config", config, "--log-level", "warn")
+	return &coreProc{cmd: cmd, tunnel: tun, client: client}
 }
 
 // do sends one request as user u (role r) to a node; err is a transport
@@ -199,7 +168,7 @@ func TestCoreNodeKilledMidLoadLosesNoOrder(t *testing.T) {
 		})
 	}
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(ledger) >= 30 })
-	procs[1].cmd.Process.Signal(syscall.SIGKILL) // mid-load, no drain
+	procs[1].cmd.Process.Kill() // SIGKILL mid-load, no drain
 	mu.Lock()
 	atKill := len(ledger)
 	mu.Unlock()
@@ -246,15 +215,4 @@ func seedShop(t *testing.T, p *coreProc) (shop, dish int64) {
 	post(fmt.Sprintf("/api/v1/shops/%d/dishes", s.ID), 77, "merchant", map[string]any{"category_id": c.ID, "name": "Ramen", "price_cents": 1200, "on_sale": true}, &d)
 	post(fmt.Sprintf("/api/v1/shops/%d/open", s.ID), 77, "merchant", nil, nil)
 	return s.ID, d.ID
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

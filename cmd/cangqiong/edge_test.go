@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,18 +18,6 @@ import (
 
 	"github.com/cangqiong/cangqiong/edge"
 )
-
-// readPID reads the pid file, 0 while it is missing or partly written.
-func readPID(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	return pid
-}
-
-func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
 func TestEdgeUpgradesUnderLoadWithoutFailedRequests(t *testing.T) {
 	origin := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -123,17 +110,6 @@ func TestEdgeUpgradesUnderLoadWithoutFailedRequests(t *testing.T) {
 	syscall.Kill(last, syscall.SIGTERM)
 	waitFor(t, func() bool { return !alive(last) || isZombie(last) })
 	t.Logf("%d requests over 3 upgrades, none failed", ok.Load())
-}
-
-// isZombie: the process exited and waits for its parent (the first process
-// is ours; later ones are orphans the container's init may never reap).
-func isZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	f := strings.Fields(string(b))
-	return len(f) > 2 && f[2] == "Z"
 }
 
 // waitLoad waits for ok to pass n, reporting the failures if it does not.

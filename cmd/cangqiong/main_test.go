@@ -86,16 +86,15 @@ func checkStderr(t *testing.T, r result) {
 	}
 }
 
-func TestHelp(t *testing.T) {
-	tests := []struct {
-		args []string
-		want []string
-	}{
-		{[]string{"--help"}, []string{"Usage: cangqiong", "migrate", "version", "--log-level"}},
-		{[]string{"migrate", "--help"}, []string{"Usage: cangqiong migrate", "--shard-map=FILE", "--db-user", "CQ_DB_PASSWORD"}},
-		{[]string{"version", "--help"}, []string{"Usage: cangqiong version", "VCS revision"}},
-	}
-	for _, tt := range tests {
+// helpCase is a help request and what its output must mention.
+type helpCase struct {
+	args []string
+	want []string
+}
+
+// checkHelp runs each request: exit 0, every want in stdout.
+func checkHelp(t *testing.T, cases []helpCase) {
+	for _, tt := range cases {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			r := runCLI(t, nil, tt.args...)
 			if r.code != 0 {
@@ -108,6 +107,14 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHelp(t *testing.T) {
+	checkHelp(t, []helpCase{
+		{[]string{"--help"}, []string{"Usage: cangqiong", "migrate", "version", "--log-level"}},
+		{[]string{"migrate", "--help"}, []string{"Usage: cangqiong migrate", "--shard-map=FILE", "--db-user", "CQ_DB_PASSWORD"}},
+		{[]string{"version", "--help"}, []string{"Usage: cangqiong version", "VCS revision"}},
+	})
 }
 
 func TestUsageErrors(t *testing.T) {

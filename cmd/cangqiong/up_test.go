@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -26,43 +24,16 @@ import (
 // the process, the tunnel address of core-0 and the eu edge's address.
 func startUp(t *testing.T, stateDir string) (*exec.Cmd, string, string) {
 	t.Helper()
-	cmd := exec.Command(binary(t), "up", "--state-dir", stateDir, "--shards", "2", "--base-port", "0")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ready := make(chan error, 1)
 	var tunnelAddr, edgeAddr string
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == "core-0" && f[2] == "tunnel" {
-				tunnelAddr = strings.TrimSuffix(f[3], ",")
-			}
-			if f := strings.Fields(sc.Text()); len(f) > 3 && f[1] == "edge" && f[2] == "eu" {
-				edgeAddr = f[3]
-			}
-			if strings.HasPrefix(sc.Text(), "up: ready") {
-				ready <- nil
-				io.Copy(io.Discard, out)
-				return
-			}
+	cmd := startCLI(t, 2*time.Minute, func(line string) bool {
+		if f := strings.Fields(line); len(f) > 3 && f[1] == "core-0" && f[2] == "tunnel" {
+			tunnelAddr = strings.TrimSuffix(f[3], ",")
 		}
-		ready <- io.ErrUnexpectedEOF
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			t.Fatalf("up exited before it was ready: %v", err)
+		if f := strings.Fields(line); len(f) > 3 && f[1] == "edge" && f[2] == "eu" {
+			edgeAddr = f[3]
 		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("up was not ready within 2 minutes")
-	}
+		return strings.HasPrefix(line, "up: ready")
+	}, "up", "--state-dir", stateDir, "--shards", "2", "--base-port", "0")
 	return cmd, tunnelAddr, edgeAddr
 }
 
@@ -144,7 +115,7 @@ func checkCoreAnswers(t *testing.T, state, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: certs.ClientTLS(certs.Pool(ca), leaf), ForceAttemptHTTP2: true}}
+	client := mtlsClient(certs.Pool(ca), leaf)
 	resp, err := client.Get("https://" + addr + "/api/v1/shops")
 	if err != nil {
 		t.Fatalf("core-0 at %q: %v", addr, err)

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cangqiong/cangqiong/core/admin"
+	"github.com/cangqiong/cangqiong/core/metrics/metricstest"
 	"github.com/cangqiong/cangqiong/sharding/control"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
@@ -474,21 +474,7 @@ func scrape(t *testing.T, f *fixture) map[string]float64 {
 	t.Helper()
 	rec := call(f.h, "GET", "/metrics", "")
 	expectStatus(t, "scrape", rec, http.StatusOK)
-	samples := map[string]float64{}
-	sc := bufio.NewScanner(rec.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("bad sample %q", line)
-		}
-		samples[line[:i]] = v
-	}
-	return samples
+	return metricstest.Samples(t, rec.Body)
 }
 
 func TestMetricsEndpoint(t *testing.T) {

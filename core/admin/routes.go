@@ -3,8 +3,6 @@ package admin
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -29,14 +27,10 @@ const (
 	CodeNotReady             = "not_ready"
 )
 
-// handler serves one method of one route. It writes its success itself
-// and returns an error instead of writing one.
-type handler func(w http.ResponseWriter, r *http.Request) error
-
 // methods are the handlers of one path by method. Registering paths
 // without a method in the pattern and dispatching here lets a wrong method
 // get a JSON 405 with Allow, where the mux would answer in plain text.
-type methods map[string]handler
+type methods map[string]httpapi.Handler
 
 func (a *Admin) routes(metrics http.Handler) http.Handler {
 	mux := http.NewServeMux()
@@ -89,33 +83,16 @@ func (a *Admin) dispatch(m methods) http.Handler {
 	})
 }
 
-// wrap turns a handler's error, or panic, into the API's JSON error.
-// Admin answers are about live cluster state: no cache keeps them.
-func (a *Admin) wrap(h handler) http.Handler {
+// wrap turns a handler's error, or panic, into the API's JSON error; what
+// is not an *httpapi.Error is logged and reaches the client as a 500
+// without details. Admin answers are about live cluster state: no cache
+// keeps them.
+func (a *Admin) wrap(h httpapi.Handler) http.Handler {
+	wrapped := httpapi.Wrap(h, httpapi.Fail(a.log))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				a.fail(w, r, fmt.Errorf("panic: %v", p))
-			}
-		}()
-		if err := h(w, r); err != nil {
-			a.fail(w, r, err)
-		}
+		wrapped.ServeHTTP(w, r)
 	})
-}
-
-// fail writes err: an *httpapi.Error as itself, anything else as a 500
-// that is logged here and reaches the client without details.
-func (a *Admin) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var apiErr *httpapi.Error
-	if !errors.As(err, &apiErr) {
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
-	}
-	httpapi.WriteError(w, err)
 }
 
 // authenticated lets through requests that carry the admin token.

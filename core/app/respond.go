@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -24,32 +23,19 @@ const (
 	contentTypeJSON   = "application/json"
 )
 
-// handler serves one route. It writes its success response itself and
-// returns an error instead of writing one.
-type handler func(w http.ResponseWriter, r *http.Request) error
+// handler serves one route: see httpapi.Handler.
+type handler = httpapi.Handler
 
 // wrap adapts a handler: an error (or a panic) becomes the API's JSON
-// error; server-side failures are logged.
-func (a *App) wrap(h handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
-				}
-				a.fail(w, r, fmt.Errorf("panic: %v", p))
-			}
-		}()
-		if err := h(w, r); err != nil {
-			a.fail(w, r, err)
-		}
-	})
-}
+// error, by fail.
+func (a *App) wrap(h handler) http.Handler { return httpapi.Wrap(h, a.fail) }
 
+// fail answers with err as classify sees it; server-side failures are
+// logged.
 func (a *App) fail(w http.ResponseWriter, r *http.Request, err error) {
 	api, internal := classify(err)
 	if internal {
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "route", r.Pattern, "err", err)
+		httpapi.LogFailure(a.log, r, err)
 	}
 	writeErr(w, api)
 }

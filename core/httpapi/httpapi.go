@@ -2,7 +2,9 @@
 // HTTP surfaces (the takeout API on the tunnel, the admin API): every error
 // is {"error":{"code":"…","message":"…"}} with a stable code, and request
 // bodies are decoded strictly (unknown fields, wrong types, trailing data
-// and oversized bodies are errors, never ignored).
+// and oversized bodies are errors, never ignored). Handlers return errors
+// rather than write them; Wrap turns an error or a panic into that answer,
+// through each API's own FailFunc.
 package httpapi
 
 import (

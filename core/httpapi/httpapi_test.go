@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -55,4 +57,45 @@ func TestWriteError(t *testing.T) {
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "secret") {
 		t.Fatalf("internal errors must not leak: %d %s", rec.Code, rec.Body)
 	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		h      Handler
+		status int
+		code   string
+		logged bool
+	}{
+		{"success", func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusNoContent); return nil }, 204, "", false},
+		{"API error", func(http.ResponseWriter, *http.Request) error {
+			return Errorf(http.StatusConflict, "conflict", "taken")
+		}, 409, "conflict", false},
+		{"internal error", func(http.ResponseWriter, *http.Request) error { return errors.New("dial tcp: secret") }, 500, CodeInternal, true},
+		{"panic", func(http.ResponseWriter, *http.Request) error { panic("boom") }, 500, CodeInternal, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var log bytes.Buffer
+			rec := httptest.NewRecorder()
+			Wrap(c.h, Fail(slog.New(slog.NewTextHandler(&log, nil)))).ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+			if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.code) || strings.Contains(rec.Body.String(), "secret") {
+				t.Errorf("%d %s, want %d %s", rec.Code, rec.Body, c.status, c.code)
+			}
+			if got := strings.Contains(log.String(), "request failed"); got != c.logged {
+				t.Errorf("logged %v, want %v: %s", got, c.logged, log.String())
+			}
+		})
+	}
+}
+
+func TestWrapPassesAbortHandlerOn(t *testing.T) {
+	failed := false
+	h := Wrap(func(http.ResponseWriter, *http.Request) error { panic(http.ErrAbortHandler) },
+		func(http.ResponseWriter, *http.Request, error) { failed = true })
+	defer func() {
+		if p := recover(); p != http.ErrAbortHandler || failed {
+			t.Fatalf("recovered %v, fail called %v; want http.ErrAbortHandler passed on untouched", p, failed)
+		}
+	}()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/x", nil))
 }

@@ -1,12 +1,10 @@
 package metrics_test
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,12 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cangqiong/cangqiong/core/metrics"
+	"github.com/cangqiong/cangqiong/core/metrics/metricstest"
 	"github.com/cangqiong/cangqiong/sharding/shardtest"
 )
 
 // scrape fetches h as Prometheus does and returns every sample by its
-// series, written as in the text format: name{label="value",…}. Labels
-// are sorted by name in that format.
+// series (metricstest.Samples).
 func scrape(t *testing.T, h http.Handler) map[string]float64 {
 	t.Helper()
 	rec := httptest.NewRecorder()
@@ -28,21 +26,7 @@ func scrape(t *testing.T, h http.Handler) map[string]float64 {
 	if rec.Code != http.StatusOK {
 		t.Fatalf("scrape: %d %s", rec.Code, rec.Body)
 	}
-	samples := map[string]float64{}
-	sc := bufio.NewScanner(rec.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			t.Fatalf("scrape: bad sample %q", line)
-		}
-		samples[line[:i]] = v
-	}
-	return samples
+	return metricstest.Samples(t, rec.Body)
 }
 
 func newMetrics(t *testing.T, cfg metrics.Config) *metrics.Metrics {
