@@ -15,6 +15,7 @@ import (
 	"github.com/cangqiong/cangqiong/core/gossip"
 	"github.com/cangqiong/cangqiong/core/metrics"
 	"github.com/cangqiong/cangqiong/core/tunnel"
+	"github.com/cangqiong/cangqiong/replication/relay"
 	"github.com/cangqiong/cangqiong/sharding/control"
 	"github.com/cangqiong/cangqiong/sharding/dbconn"
 	"github.com/cangqiong/cangqiong/sharding/exec"
@@ -40,6 +41,7 @@ type Node struct {
 	gossip            *gossip.Gossip
 	metrics           *metrics.Metrics
 	app               *app.App
+	relay             *relay.Relay
 	tunnel            *tunnel.Server
 	admin             *admin.Admin
 	done              chan error // a server stopped by itself
@@ -67,7 +69,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("core: node already started")
 	}
 	n.started = true
-	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve} {
+	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve, n.startRelay} {
 		if err := step(ctx); err != nil {
 			n.stopLocked(context.Background())
 			return err
@@ -171,9 +173,12 @@ func (n *Node) buildServers(context.Context) error {
 	if n.metrics, err = metrics.New(metrics.Config{PoolStats: n.exec.PoolStats, Gossip: gossipMetrics{n.gossip}}); err != nil {
 		return err
 	}
+	if err := n.buildRelay(); err != nil {
+		return err
+	}
 	tc := n.cfg.tunnelConfig()
 	tc.Handler = n.metrics.Middleware("tunnel", n.app.Handler())
-	tc.Nodes, tc.Ready = n.tunnelNodes, n.serving
+	tc.Nodes, tc.Ready, tc.Routes = n.tunnelNodes, n.serving, n.relay.Routes()
 	if n.tunnel, err = tunnel.New(tc); err != nil {
 		return err
 	}
@@ -192,6 +197,41 @@ func (n *Node) serve(context.Context) error {
 	go func() { n.done <- n.admin.Serve(n.adminLn) }()
 	n.onStop(n.admin.Shutdown)
 	return nil
+}
+
+// buildRelay makes the change relay; its routes go on the tunnel, its
+// collector in the metrics.
+func (n *Node) buildRelay() error {
+	rc := relay.DefaultConfig()
+	rc.Node, rc.Exec, rc.Members, rc.Logger = n.cfg.NodeName, n.exec, n.aliveMembers, n.cfg.Logger
+	rc.Regions = control.NewRegionStore(n.global)
+	var err error
+	if n.relay, err = relay.New(rc); err != nil {
+		return err
+	}
+	return n.metrics.Registry().Register(n.relay.Collector())
+}
+
+// startRelay starts relaying once the tunnel serves. Its stop runs first
+// on Shutdown: the subscriptions end and the leases are released while
+// gossip still runs, so other nodes take the keyspaces over at once.
+func (n *Node) startRelay(context.Context) error {
+	if err := n.relay.Start(); err != nil {
+		return err
+	}
+	n.onStop(n.relay.Shutdown)
+	return nil
+}
+
+// aliveMembers are the names of the alive core nodes, leases spread over.
+func (n *Node) aliveMembers() []string {
+	var out []string
+	for _, m := range n.gossip.Members() {
+		if m.State == gossip.StateAlive {
+			out = append(out, m.Name)
+		}
+	}
+	return out
 }
 
 // serving is the tunnel's health: node-local only (a shard map is served).

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -59,6 +61,15 @@ type Config struct {
 	// ReadyTimeout bounds one Ready call; an edge probes every second or
 	// so. 0: DefaultReadyTimeout (1s).
 	ReadyTimeout time.Duration
+	// Routes are more tunnel routes, by exact path under /tunnel/v1/ (the
+	// change stream's, replication/relay). The server answers them itself,
+	// before Handler, for any authenticated peer: PeerFrom and RequestID
+	// work, the identity headers are removed unread, and the body is
+	// bounded by MaxBodyBytes. RequestTimeout does not apply, so a route may
+	// stream its response for as long as it likes; it bounds its own work.
+	// Its context ends when Shutdown begins, so a stream ends then instead
+	// of holding Shutdown up. nil: none.
+	Routes map[string]http.Handler
 	// Logger receives the server's logs, tagged component=core.tunnel.
 	// nil: slog.Default().
 	Logger *slog.Logger
@@ -107,6 +118,10 @@ func (c Config) check() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if err := checkRoutes(c.Routes); err != nil {
+		return c, err
+	}
+	c.Routes = maps.Clone(c.Routes)
 	c.Ready = cachedReady(c.Ready, c.ReadyTimeout)
 	c.TLS = c.TLS.Clone()
 	c.TLS.NextProtos = []string{"h2", "http/1.1"}
@@ -127,6 +142,23 @@ func checkTLS(t *tls.Config) error {
 		return errors.New("tunnel: the TLS config holds no server certificate")
 	case t.MaxVersion != 0 && t.MaxVersion < tls.VersionTLS12:
 		return errors.New("tunnel: HTTP/2 needs TLS 1.2 or later")
+	}
+	return nil
+}
+
+// checkRoutes refuses a route outside /tunnel/v1/, one that would hide the
+// server's own, and a nil handler.
+func checkRoutes(routes map[string]http.Handler) error {
+	for path, h := range routes {
+		rest, ok := strings.CutPrefix(path, edgeRoutePrefix)
+		switch {
+		case !ok || rest == "":
+			return fmt.Errorf("tunnel: route %q is not under %s", path, edgeRoutePrefix)
+		case path == PathNodes || path == PathHealth:
+			return fmt.Errorf("tunnel: route %q is the server's own", path)
+		case h == nil:
+			return fmt.Errorf("tunnel: route %q has no handler", path)
+		}
 	}
 	return nil
 }

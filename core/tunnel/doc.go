@@ -41,9 +41,10 @@
 // Flush (directly or through http.ResponseController); it cannot be hijacked
 // and has no per-request deadlines, which the tunnel owns.
 //
-// The request timeout applies to every request, so a long-lived stream
-// (the change relay's push to the edges, DESIGN.md step 8) needs either its
-// own server or an exemption that does not exist yet.
+// The request timeout applies to every request but those of
+// Config.Routes: a long-lived stream (the change relay's push to the edges,
+// DESIGN.md step 8) is mounted there, bounds its own work, and ends when
+// Shutdown begins (routes.go).
 //
 // # Edge routes
 //

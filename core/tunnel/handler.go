@@ -30,6 +30,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.peer = peer
+	if h, ok := s.cfg.Routes[r.URL.Path]; ok {
+		s.serveRoute(w, r, m, h)
+		return
+	}
 	if isEdgeRoute(r.URL.Path) {
 		s.serveEdgeRoute(w, r, peer)
 		return

@@ -17,6 +17,11 @@ type Server struct {
 	log *slog.Logger
 	srv *http.Server
 
+	// stopping ends when Shutdown begins, and with it Config.Routes'
+	// requests.
+	stopping context.Context
+	stop     context.CancelFunc
+
 	// running counts handler goroutines, including those still running
 	// after their request timed out; idle is closed when it drops to 0.
 	// Shutdown waits for them. (A sync.WaitGroup would forbid a late Add
@@ -33,6 +38,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "core.tunnel")}
+	s.stopping, s.stop = context.WithCancel(context.Background())
 	s.srv = &http.Server{
 		Handler:           http.HandlerFunc(s.serveHTTP),
 		TLSConfig:         cfg.TLS,
@@ -62,8 +68,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // edges (HTTP/2 GOAWAY) to open new streams elsewhere, and waits until the
 // requests in flight are answered and their handlers have returned, or
 // until ctx is done (then it returns ctx's error and the remaining
-// connections stay open; call it again or give up). It is idempotent.
+// connections stay open; call it again or give up). Requests of
+// Config.Routes see their context end at once. It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.stop()
 	if err := s.srv.Shutdown(ctx); err != nil {
 		return fmt.Errorf("tunnel: shutdown: %w", err)
 	}

@@ -91,4 +91,30 @@ var globalMigrations = []Migration{
   PRIMARY KEY (name)
 )` + tableOptions,
 	}},
+	{Version: 5, Name: "relay", Statements: []string{
+		// Which core node relays a keyspace's outbox (replication/relay).
+		// keyspace is a shard id or "global"; owner is a core node's name,
+		// '' once released. lease_until is written and compared with the
+		// database's own clock, UTC_TIMESTAMP(6), not the application's:
+		// the one clock every node agrees on is what makes a lease safe
+		// when node clocks differ. version increases with every change.
+		`CREATE TABLE IF NOT EXISTS cq_relay_leases (
+  keyspace VARCHAR(64) NOT NULL,
+  owner VARCHAR(64) NOT NULL,
+  lease_until DATETIME(6) NOT NULL,
+  version BIGINT UNSIGNED NOT NULL,
+  PRIMARY KEY (keyspace)
+)` + tableOptions,
+		// The last change each edge applied, per keyspace: outbox rows
+		// every registered region acknowledged may be deleted. The key
+		// leads with keyspace: the relay reads one keyspace's rows.
+		`CREATE TABLE IF NOT EXISTS cq_stream_acks (
+  keyspace VARCHAR(64) NOT NULL,
+  region VARCHAR(64) NOT NULL,
+  edge VARCHAR(64) NOT NULL,
+  acked_seq BIGINT UNSIGNED NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (keyspace, region, edge)
+)` + tableOptions,
+	}},
 }
