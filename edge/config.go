@@ -44,6 +44,11 @@ type Config struct {
 	// A plain HTTP origin gets the client's Authorization as it came.
 	Tunnel bool
 
+	// Changes subscribes the edge to the core's change stream, which
+	// purges what the core's writes changed. nil: off (entries live out
+	// their TTL, or are purged by the edge's own writes and the admin API).
+	Changes *ChangesConfig
+
 	// Cache sizes L1 and connects L2 (edge/cache defaults).
 	Cache cache.Config
 	// Store controls what is compressed when stored.

@@ -46,6 +46,9 @@ type File struct {
 	Default *RouteFile `json:"default_route,omitempty"`
 	// CookieSecure marks the version cookie Secure.
 	CookieSecure bool `json:"cookie_secure,omitempty"`
+	// Changes, even empty ({}), subscribes a tunnel-origin edge to the
+	// core's change stream (ChangesFile).
+	Changes *ChangesFile `json:"changes,omitempty"`
 }
 
 // OriginFile names exactly one origin.
@@ -173,6 +176,9 @@ func (f *File) load(ctx context.Context, dir string, getenv func(string) string)
 	c := &l.Config
 	c.Region, c.ID, c.CookieSecure = f.Region, f.ID, f.CookieSecure
 	if err := f.origin(ctx, dir, l); err != nil {
+		return l, err
+	}
+	if err := f.changesConfig(l); err != nil {
 		return l, err
 	}
 	if f.Redis != nil {

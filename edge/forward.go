@@ -176,6 +176,20 @@ func (s *Server) recentEnough(tokens *ryw.Set, e *httpcache.Entry, perUser bool)
 		return tokens.Allows(ryw.Token{}, false, perUser)
 	}
 	t, err := ryw.ParseToken([]byte(v))
+	if err == nil {
+		// The entry is as new as the edge's change stream of its keyspace.
+		// Applied(K) = A means every change of K up to A had its purge
+		// applied here (L1, and L2 by marker) before the cursor moved, or
+		// was flushed by a reset (by the keyspace key the entry carries).
+		// A change that altered what the entry shows names one of its
+		// surrogate keys (the core builds both from one function), so its
+		// purge removed the entry, and an entry fetched before that purge
+		// is refused when stored after it (the store's marks). An entry
+		// still here after A therefore either was fetched after those
+		// changes committed, or none of them concerned it: what it shows
+		// is current as of A, whatever older version it was stored with.
+		t.Seq = max(t.Seq, s.appliedFor(e, t.Keyspace))
+	}
 	return tokens.Allows(t, err == nil, perUser)
 }
 

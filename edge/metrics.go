@@ -104,6 +104,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter("cangqiong_edge_purges_total", "Purges made here and received from the region.", st.Purges+st.PurgesReceived)
 	counter("cangqiong_edge_coalesced_waits_total", "Requests that waited for another request's upstream fetch.", g.Waits)
 	gauge("cangqiong_edge_coalesced_waiting", "Requests waiting for an upstream fetch now.", float64(g.Waiting))
+	c.s.collectChanges(counter, gauge)
 	if ns, ok := c.s.cfg.Origin.(interface{ Nodes() []tunnel.NodeStatus }); ok {
 		for _, n := range ns.Nodes() {
 			gauge("cangqiong_edge_tunnel_connections", "Tunnel connections by core node.", float64(n.Conns), "node", n.Addr)

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/cangqiong/cangqiong/edge/cache"
+	"github.com/cangqiong/cangqiong/edge/changes"
 	"github.com/cangqiong/cangqiong/edge/httpcache"
 	"github.com/cangqiong/cangqiong/edge/limit"
 	"github.com/cangqiong/cangqiong/edge/route"
@@ -33,6 +34,7 @@ type Server struct {
 	store   *cache.Store[*httpcache.Entry]
 	group   cache.Group[*fetched]
 	ryw     *ryw.Memory
+	changes *changes.Subscriber
 	perIP   *limit.Limiter // nil: no limit
 	perUsr  *limit.Limiter
 	m       *metrics
@@ -106,7 +108,7 @@ func (s *Server) open() error {
 		}
 	}
 	s.m = newMetrics(s)
-	return nil
+	return s.startChanges()
 }
 
 func (s *Server) newFastHTTP(h fasthttp.RequestHandler) *fasthttp.Server {
@@ -156,7 +158,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) close() error {
-	var errs []error
+	errs := []error{s.stopChanges()} // it purges the store: first
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
 	}

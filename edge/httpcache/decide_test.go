@@ -220,7 +220,7 @@ func TestDecideSurrogateKeysAndVary(t *testing.T) {
 	if !d.Store {
 		t.Fatalf("not stored: %v", d.Reason)
 	}
-	wantKeys := []string{"menu:12", "shop:12", "catalog", "menu:12:x", "all", "url:example.com/menu?shop=12"}
+	wantKeys := []string{"menu:12", "shop:12", "catalog", "menu:12:x", "all", "url:example.com/menu?shop=12", "ks:global"}
 	if !slices.Equal(d.SurrogateKeys, wantKeys) {
 		t.Errorf("keys %q, want %q", d.SurrogateKeys, wantKeys)
 	}
@@ -229,6 +229,47 @@ func TestDecideSurrogateKeysAndVary(t *testing.T) {
 	}
 	if d.Version != "global.56" || string(d.ETag) != `"abc"` {
 		t.Errorf("version %q etag %q", d.Version, d.ETag)
+	}
+}
+
+// An entry carries the keyspace key of its version, so that a reset of the
+// change stream flushes every entry of the keyspace.
+func TestDecideKeyspaceKey(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    []string
+	}{
+		{"shard-3.1234", []string{"menu:12", "url:example.com/menu?shop=12", "ks:shard-3"}},
+		{"global.56", []string{"menu:12", "url:example.com/menu?shop=12", "ks:global"}},
+		{"", []string{"menu:12", "url:example.com/menu?shop=12"}},
+		{"shard-3.", []string{"menu:12", "url:example.com/menu?shop=12"}},
+		{".12", []string{"menu:12", "url:example.com/menu?shop=12"}},
+		{"Shard 3.12", []string{"menu:12", "url:example.com/menu?shop=12"}},
+		{"shard-3.x1", []string{"menu:12", "url:example.com/menu?shop=12"}},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			resp := hdr("Cache-Control", "max-age=60", "Surrogate-Key", "menu:12")
+			if tc.version != "" {
+				resp = append(resp, hdr("Cq-Version", tc.version)...)
+			}
+			d := Decide(exchange(200, nil, resp), nil)
+			if !d.Store || !slices.Equal(d.SurrogateKeys, tc.want) {
+				t.Fatalf("stored %v, keys %q, want %q", d.Store, d.SurrogateKeys, tc.want)
+			}
+		})
+	}
+	// The keyspace key counts against the limit: an entry never misses
+	// the flush meant for it.
+	var full []byte // with the URL key, as many keys as an entry may carry
+	for i := range MaxSurrogateKeys - 1 {
+		full = append(full, ' ', byte('a'+i%26), byte('a'+i/26%26))
+	}
+	resp := hdr("Cache-Control", "max-age=60", "Surrogate-Key", string(full[1:]))
+	if d := Decide(exchange(200, nil, resp), nil); !d.Store {
+		t.Fatalf("not stored: %v", d.Reason)
+	}
+	if d := Decide(exchange(200, nil, append(resp, hdr("Cq-Version", "global.1")...)), nil); d.Store {
+		t.Fatalf("stored with %d keys and no room for the keyspace key", len(d.SurrogateKeys))
 	}
 }
 

@@ -41,7 +41,7 @@ func TestRefreshed(t *testing.T) {
 				if string(h.Peek("X-Old")) != "1" || string(h.Peek("Cache-Control")) != "max-age=60" || n.Version() != "global.1" {
 					t.Errorf("header %v version %q", h, n.Version())
 				}
-				if len(n.SurrogateKeys()) != 2 || n.SurrogateKeys()[0] != "shop:1" {
+				if len(n.SurrogateKeys()) != 3 || n.SurrogateKeys()[0] != "shop:1" || n.SurrogateKeys()[2] != "ks:global" {
 					t.Errorf("keys %q", n.SurrogateKeys())
 				}
 				if !n.Matches(hdr("Accept-Language", "de")) || n.Matches(hdr("Accept-Language", "fr")) {
@@ -63,7 +63,7 @@ func TestRefreshed(t *testing.T) {
 			}},
 		{name: "4.3.4 new surrogate keys replace", resp: hdr("Surrogate-Key", "shop:2"), selected: true, store: true,
 			check: func(t *testing.T, n *Entry) {
-				if keys := n.SurrogateKeys(); len(keys) != 2 || keys[0] != "shop:2" {
+				if keys := n.SurrogateKeys(); len(keys) != 3 || keys[0] != "shop:2" || keys[2] != "ks:global" {
 					t.Errorf("keys %q", keys)
 				}
 			}},

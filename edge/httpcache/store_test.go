@@ -179,7 +179,7 @@ func TestEntryAccessors(t *testing.T) {
 	if string(e.Key()) != "GET 42 11:example.com/menu?shop=12" {
 		t.Errorf("key %q", e.Key())
 	}
-	if keys := e.SurrogateKeys(); len(keys) != 2 || keys[0] != "user:42:orders" {
+	if keys := e.SurrogateKeys(); len(keys) != 3 || keys[0] != "user:42:orders" || keys[2] != "ks:shard-3" {
 		t.Errorf("keys %q", keys)
 	}
 }

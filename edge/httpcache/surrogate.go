@@ -1,6 +1,10 @@
 package httpcache
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/cangqiong/cangqiong/replication/stream"
+)
 
 // Surrogate key limits. A response that would exceed them is not stored:
 // an entry must never miss the purge meant for it.
@@ -23,7 +27,8 @@ func URLKey(host, pathAndQuery string) string {
 
 // surrogateKeys collects the entry's keys in order: the origin's
 // Surrogate-Key (space-separated, several lines allowed), the policy's
-// filled templates, then the URL key; duplicates dropped.
+// filled templates, the URL key, then the keyspace key of the entry's
+// version (if it has one); duplicates dropped.
 func (d *Decision) surrogateKeys(x *Exchange, p *Policy) bool {
 	var keys []string
 	seen := make(map[string]bool)
@@ -54,8 +59,33 @@ func (d *Decision) surrogateKeys(x *Exchange, p *Policy) bool {
 	if !add(URLKey(string(x.Host), string(x.Path))) {
 		return false
 	}
+	if ks, ok := versionKeyspace(d.Version); ok && !add(stream.KeyspaceKey(ks)) {
+		return false
+	}
 	d.SurrogateKeys = keys
 	return true
+}
+
+// versionKeyspace is the keyspace a Cq-Version token ("shard-3.1234",
+// "global.56") names. An entry of a keyspace carries its
+// stream.KeyspaceKey, so that an edge that missed some of the keyspace's
+// changes (a reset of the change stream) can flush all of its entries.
+func versionKeyspace(v string) (string, bool) {
+	i := strings.LastIndexByte(v, '.')
+	if i <= 0 || i == len(v)-1 {
+		return "", false
+	}
+	for _, c := range []byte(v[i+1:]) {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	for _, c := range []byte(v[:i]) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return "", false
+		}
+	}
+	return v[:i], true
 }
 
 // fillTemplate replaces each {name} of t with the route's capture.

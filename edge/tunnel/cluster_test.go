@@ -1,99 +1,22 @@
 package tunnel
 
+// Helpers for the tests against a real core cluster (core/coretest): the
+// takeout API as an edge forwards it, and what the shards hold.
+
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"testing"
-	"time"
 
-	"github.com/cangqiong/cangqiong/core"
-	"github.com/cangqiong/cangqiong/core/certs"
-	"github.com/cangqiong/cangqiong/core/gossip"
+	"github.com/cangqiong/cangqiong/core/coretest"
 	"github.com/cangqiong/cangqiong/core/identity"
 	coretunnel "github.com/cangqiong/cangqiong/core/tunnel"
-	"github.com/cangqiong/cangqiong/sharding/shardtest"
 )
-
-// testCluster is core nodes on loopback over a migrated deployment (the
-// pattern of core/cluster_test.go), with certificates from the test PKI.
-type testCluster struct {
-	t       *testing.T
-	data    *shardtest.Cluster
-	key     []byte
-	nodes   []*core.Node
-	stopped map[int]bool
-}
-
-func startCluster(t *testing.T, nodes, shards int) *testCluster {
-	t.Helper()
-	c := &testCluster{t: t, data: shardtest.Start(t, shardtest.Options{Shards: shards}), key: make([]byte, 32), stopped: map[int]bool{}}
-	rand.Read(c.key)
-	for range nodes {
-		c.startNode("127.0.0.1:0")
-	}
-	return c
-}
-
-// startNode starts core-<i> (i: the next index) with its tunnel on
-// tunnelListen, joined to the first node.
-func (c *testCluster) startNode(tunnelListen string) *core.Node {
-	c.t.Helper()
-	p := getPKI(c.t)
-	i := len(c.nodes)
-	name := fmt.Sprintf("core-%d", i)
-	leaf, err := p.ca.Issue(certs.IssueRequest{Peer: certs.Peer{Kind: certs.Core, Region: "eu", ID: name}})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	cfg := core.DefaultConfig()
-	cfg.NodeName, cfg.Region, cfg.NodeID, cfg.Global = name, "eu", uint16(i), c.data.Map.Global
-	cfg.TunnelListen, cfg.AdminListen, cfg.GossipListen = tunnelListen, "127.0.0.1:0", "127.0.0.1:0"
-	cfg.TunnelTLS, cfg.AdminToken, cfg.GossipKey = certs.ServerTLS(p.ca.Pool(), leaf), "test-admin-token-0123456789", c.key
-	cfg.GossipProfile, cfg.Logger = gossip.ProfileLocal, quiet
-	for j, n := range c.nodes {
-		if !c.stopped[j] {
-			cfg.Seeds = []string{n.GossipAddr()}
-			break
-		}
-	}
-	n, err := core.New(cfg)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := n.Start(ctx); err != nil {
-		c.t.Fatal(err)
-	}
-	c.t.Cleanup(func() { n.Shutdown(context.Background()) })
-	c.nodes = append(c.nodes, n)
-	return n
-}
-
-// stop shuts node i down gracefully.
-func (c *testCluster) stop(i int) {
-	c.t.Helper()
-	c.stopped[i] = true
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := c.nodes[i].Shutdown(ctx); err != nil {
-		c.t.Logf("core-%d: shutdown: %v", i, err) // (gossip's leave can time out; the node stops anyway)
-	}
-}
-
-func (c *testCluster) tunnelAddrs() []string {
-	var out []string
-	for _, n := range c.nodes {
-		out = append(out, n.TunnelAddr())
-	}
-	return out
-}
 
 var adminID = &identity.Identity{UserID: 1, Role: identity.Admin}
 
@@ -182,12 +105,12 @@ var addressBody = map[string]any{"label": "home", "recipient": "Ada", "phone": "
 
 // rows counts u's rows of table on the user's shard, straight from
 // MariaDB.
-func (c *testCluster) rows(table string, u int64) int {
-	c.t.Helper()
+func rows(t testing.TB, cl *coretest.Cluster, table string, u int64) int {
+	t.Helper()
 	var n int
-	db := c.data.Direct(c.t, c.data.Topology.Owner(u))
+	db := cl.Data.Direct(t, cl.Data.Topology.Owner(u))
 	if err := db.QueryRow("SELECT COUNT(*) FROM "+table+" WHERE user_id = ?", u).Scan(&n); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return n
 }

@@ -18,12 +18,14 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-// testPKI is a CA with a core certificate and an edge certificate, and a
-// stranger CA with an edge certificate of its own, made once per binary.
+// testPKI is a CA with a core certificate and an edge certificate, made
+// once per binary, for the tests that run a core tunnel server without a
+// cluster (startServer). Cluster tests take theirs from coretest's CA; to
+// them this one is a stranger.
 type testPKI struct {
-	ca, other          *certs.CA
-	core, edge, bogus  *certs.Leaf // bogus: an edge certificate from other
-	edgeTLS, wrongRoot *tls.Config // wrongRoot: our edge certificate, trusting other
+	ca         *certs.CA
+	core, edge *certs.Leaf
+	edgeTLS    *tls.Config
 }
 
 var (
@@ -39,21 +41,13 @@ func getPKI(t testing.TB) *testPKI {
 		if p.ca, pkiErr = certs.NewCA("edge tunnel test CA", 24*time.Hour); pkiErr != nil {
 			return
 		}
-		if p.other, pkiErr = certs.NewCA("a stranger CA", 24*time.Hour); pkiErr != nil {
-			return
-		}
-		edgePeer := certs.Peer{Kind: certs.Edge, Region: "eu", ID: "edge-1"}
 		if p.core, pkiErr = p.ca.Issue(certs.IssueRequest{Peer: certs.Peer{Kind: certs.Core, Region: "eu", ID: "core-x"}}); pkiErr != nil {
 			return
 		}
-		if p.edge, pkiErr = p.ca.Issue(certs.IssueRequest{Peer: edgePeer}); pkiErr != nil {
-			return
-		}
-		if p.bogus, pkiErr = p.other.Issue(certs.IssueRequest{Peer: edgePeer}); pkiErr != nil {
+		if p.edge, pkiErr = p.ca.Issue(certs.IssueRequest{Peer: certs.Peer{Kind: certs.Edge, Region: "eu", ID: "edge-1"}}); pkiErr != nil {
 			return
 		}
 		p.edgeTLS = certs.ClientTLS(p.ca.Pool(), p.edge)
-		p.wrongRoot = certs.ClientTLS(p.other.Pool(), p.edge)
 		pki = p
 	})
 	if pkiErr != nil {

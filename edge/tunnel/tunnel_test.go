@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cangqiong/cangqiong/core/certs"
+	"github.com/cangqiong/cangqiong/core/coretest"
 )
 
 // getShops is a public read every node answers from the global keyspace.
@@ -42,9 +43,9 @@ func requestsByAddr(c *Client) map[string]uint64 {
 }
 
 func TestDiscoveryAndSpread(t *testing.T) {
-	cl := startCluster(t, 3, 1)
-	addrs := cl.tunnelAddrs()
-	c := newClient(t, getPKI(t).edgeTLS, addrs[:1], func(cfg *Config) { cfg.RefreshInterval = 100 * time.Millisecond })
+	cl := coretest.Start(t, coretest.Options{Nodes: 3, Shards: 1})
+	addrs := cl.TunnelAddrs()
+	c := newClient(t, cl.EdgeTLS("edge-1"), addrs[:1], func(cfg *Config) { cfg.RefreshInterval = 100 * time.Millisecond })
 
 	// One seed; the core names the others.
 	eventually(t, 30*time.Second, "the client to learn and probe all three nodes", func() bool {
@@ -94,7 +95,7 @@ func TestDiscoveryAndSpread(t *testing.T) {
 	}
 
 	// A node that leaves the cluster leaves the set.
-	cl.stop(2)
+	cl.Stop(2)
 	eventually(t, 20*time.Second, "the stopped node to be dropped", func() bool {
 		for _, s := range c.Nodes() {
 			if s.Addr == addrs[2] {
@@ -110,8 +111,8 @@ func TestDiscoveryAndSpread(t *testing.T) {
 func TestKillMidLoad(t *testing.T) {
 	for _, abrupt := range []bool{false, true} {
 		t.Run(map[bool]string{false: "graceful shutdown", true: "connections reset"}[abrupt], func(t *testing.T) {
-			cl := startCluster(t, 3, 1)
-			seeds := cl.tunnelAddrs()
+			cl := coretest.Start(t, coretest.Options{Nodes: 3, Shards: 1})
+			seeds := cl.TunnelAddrs()
 			var proxies []*proxy
 			if abrupt {
 				for i, a := range seeds {
@@ -119,7 +120,7 @@ func TestKillMidLoad(t *testing.T) {
 					seeds[i] = proxies[i].addr()
 				}
 			}
-			c := newClient(t, getPKI(t).edgeTLS, seeds, nil)
+			c := newClient(t, cl.EdgeTLS("edge-1"), seeds, nil)
 
 			var ok, failed atomic.Int64
 			var firstErr atomic.Value
@@ -153,7 +154,7 @@ func TestKillMidLoad(t *testing.T) {
 			if abrupt {
 				proxies[1].kill()
 			} else {
-				cl.stop(1)
+				cl.Stop(1)
 			}
 			killedAt := ok.Load()
 			eventually(t, 30*time.Second, "load to go on after the kill", func() bool {
@@ -174,11 +175,11 @@ func TestKillMidLoad(t *testing.T) {
 // order, with its Idempotency-Key, on the other node, and there is one
 // order.
 func TestIdempotentOrderInFlightDuringKill(t *testing.T) {
-	cl := startCluster(t, 2, 2)
-	a, b := startProxy(t, cl.nodes[0].TunnelAddr()), startProxy(t, cl.nodes[1].TunnelAddr())
-	c := newClient(t, getPKI(t).edgeTLS, []string{a.addr(), b.addr()}, func(cfg *Config) { cfg.HealthInterval = time.Hour })
+	cl := coretest.Start(t, coretest.Options{Nodes: 2, Shards: 2})
+	a, b := startProxy(t, cl.Node(0).TunnelAddr()), startProxy(t, cl.Node(1).TunnelAddr())
+	c := newClient(t, cl.EdgeTLS("edge-1"), []string{a.addr(), b.addr()}, func(cfg *Config) { cfg.HealthInterval = time.Hour })
 	shop, dish := setUpShop(t, c)
-	u := cl.data.UserOn("shard-1", 5000)
+	u := cl.Data.UserOn("shard-1", 5000)
 	addr := readyUser(t, c, u, shop, dish)
 
 	undo := c.prefer(t, a.addr())
@@ -200,7 +201,7 @@ func TestIdempotentOrderInFlightDuringKill(t *testing.T) {
 		}
 		done <- r
 	}()
-	eventually(t, 20*time.Second, "the first node to commit the order", func() bool { return cl.rows("orders", u) == 1 })
+	eventually(t, 20*time.Second, "the first node to commit the order", func() bool { return rows(t, cl, "orders", u) == 1 })
 	a.kill() // its answer is lost with it
 	r := <-done
 	undo()
@@ -210,7 +211,7 @@ func TestIdempotentOrderInFlightDuringKill(t *testing.T) {
 	if r.resp.StatusCode != 201 || r.order.Ref == "" {
 		t.Fatalf("the repeated order: %d %+v", r.resp.StatusCode, r.order)
 	}
-	if n := cl.rows("orders", u); n != 1 {
+	if n := rows(t, cl, "orders", u); n != 1 {
 		t.Fatalf("%d orders, want exactly 1", n)
 	}
 	var got idRef
@@ -226,13 +227,13 @@ func TestIdempotentOrderInFlightDuringKill(t *testing.T) {
 // TestWriteWithoutKey: a write without an Idempotency-Key is never
 // repeated once sent, but one that could not be sent goes elsewhere.
 func TestWriteWithoutKey(t *testing.T) {
-	cl := startCluster(t, 2, 1)
-	a, b := startProxy(t, cl.nodes[0].TunnelAddr()), startProxy(t, cl.nodes[1].TunnelAddr())
-	c := newClient(t, getPKI(t).edgeTLS, []string{a.addr(), b.addr()}, func(cfg *Config) {
+	cl := coretest.Start(t, coretest.Options{Nodes: 2, Shards: 1})
+	a, b := startProxy(t, cl.Node(0).TunnelAddr()), startProxy(t, cl.Node(1).TunnelAddr())
+	c := newClient(t, cl.EdgeTLS("edge-1"), []string{a.addr(), b.addr()}, func(cfg *Config) {
 		cfg.HealthInterval = time.Hour // the test says when a node is dead
 		cfg.KeepAlive = time.Hour      // and no PING but the write's goes into the black hole
 	})
-	u := cl.data.UserOn("shard-0", 7000)
+	u := cl.Data.UserOn("shard-0", 7000)
 	readyUser(t, c, u, 0, 0)
 	newAddress := func() *http.Request { return request(customer(u), "POST", "/api/v1/me/addresses", addressBody, nil) }
 
@@ -259,7 +260,7 @@ func TestWriteWithoutKey(t *testing.T) {
 		if got := c.statusOf(t, b.addr()).Requests; got != bBefore {
 			t.Fatalf("the other node got %d requests meanwhile", got-bBefore)
 		}
-		if n := cl.rows("addresses", u); n != 0 {
+		if n := rows(t, cl, "addresses", u); n != 0 {
 			t.Fatalf("%d addresses, want 0", n)
 		}
 	})
@@ -269,7 +270,7 @@ func TestWriteWithoutKey(t *testing.T) {
 		defer undo()
 		failures := c.statusOf(t, a.addr()).Failures
 		call(t, c, newAddress(), 201, nil)
-		if n := cl.rows("addresses", u); n != 1 {
+		if n := rows(t, cl, "addresses", u); n != 1 {
 			t.Fatalf("%d addresses, want 1", n)
 		}
 		if st := c.statusOf(t, a.addr()); st.Failures != failures+1 || !strings.Contains(st.LastError, "refused") {
@@ -285,21 +286,21 @@ func TestWriteWithoutKey(t *testing.T) {
 		if !errors.As(err, &ue) || ue.Status != http.StatusServiceUnavailable || ue.Sent || ue.RetryAfter != DefaultRetryAfter {
 			t.Fatalf("%v (%+v), want a 503 UnavailableError", err, ue)
 		}
-		if n := cl.rows("addresses", u); n != 1 {
+		if n := rows(t, cl, "addresses", u); n != 1 {
 			t.Fatalf("%d addresses, want 1", n)
 		}
 	})
 }
 
 func TestBreakerOpensAndCloses(t *testing.T) {
-	cl := startCluster(t, 2, 1)
-	addrs := cl.tunnelAddrs()
-	c := newClient(t, getPKI(t).edgeTLS, addrs, func(cfg *Config) {
+	cl := coretest.Start(t, coretest.Options{Nodes: 2, Shards: 1})
+	addrs := cl.TunnelAddrs()
+	c := newClient(t, cl.EdgeTLS("edge-1"), addrs, func(cfg *Config) {
 		cfg.Breaker = BreakerConfig{Failures: 3, OpenFor: 300 * time.Millisecond}
 	})
 	dead := addrs[0]
 
-	cl.stop(0)
+	cl.Stop(0)
 	eventually(t, 10*time.Second, "the breaker to open", func() bool {
 		st := c.statusOf(t, dead)
 		return st.Breaker == "open" && !st.Healthy
@@ -314,7 +315,7 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 		t.Fatalf("%d requests went to a node whose breaker is open", got-sent)
 	}
 
-	cl.startNode(dead) // back on the same address
+	cl.AddNode(dead) // back on the same address
 	eventually(t, 20*time.Second, "the breaker to close again", func() bool {
 		st := c.statusOf(t, dead)
 		return st.Breaker == "closed" && st.Healthy && st.LastError == ""
@@ -330,16 +331,18 @@ func TestBreakerOpensAndCloses(t *testing.T) {
 }
 
 func TestTLSRefusalIsReportedClearly(t *testing.T) {
-	cl := startCluster(t, 1, 1)
-	addr := cl.nodes[0].TunnelAddr()
-	p := getPKI(t)
+	cl := coretest.Start(t, coretest.Options{Nodes: 1, Shards: 1})
+	addr := cl.Node(0).TunnelAddr()
+	stranger := getPKI(t) // the test PKI: a CA the cluster never heard of
+	wrongRoot := cl.EdgeTLS("edge-1")
+	wrongRoot.RootCAs = stranger.ca.Pool()
 	tests := []struct {
 		name string
 		tls  *tls.Config
 		want string
 	}{
-		{"the edge trusts another CA", p.wrongRoot, "certificate signed by unknown authority"},
-		{"the edge's certificate is from another CA", certs.ClientTLS(p.ca.Pool(), p.bogus), "remote error: tls:"},
+		{"the edge trusts another CA", wrongRoot, "certificate signed by unknown authority"},
+		{"the edge's certificate is from another CA", certs.ClientTLS(cl.CA.Pool(), stranger.edge), "remote error: tls:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
