@@ -244,9 +244,14 @@ func TestClusterRelay(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
-		frames := e.received()
+		// Every change written reaches the edge; frames and cursors are
+		// read together (more frames may still be in flight).
 		for _, ks := range all {
-			checkOrderAndCoverage(t, frames, ks, start[ks]+1, e.cursor(ks))
+			e.waitFor(ks, last[ks], 20*time.Second)
+		}
+		frames, cursors := e.snapshot()
+		for _, ks := range all {
+			checkOrderAndCoverage(t, frames, ks, start[ks]+1, cursors[ks])
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -277,6 +278,15 @@ func (e *edge) received() []received {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return slices.Clone(e.frames)
+}
+
+// snapshot returns the frames received so far and the cursors they led
+// to, taken together: frames keep arriving while the edge runs, so a
+// cursor read after the frames may count changes the frames lack.
+func (e *edge) snapshot() ([]received, stream.Cursors) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.frames), maps.Clone(e.cursors)
 }
 
 // checkOrderAndCoverage checks that within each subscription every

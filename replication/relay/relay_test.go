@@ -497,9 +497,14 @@ func TestCrashedOwnerIsTakenOver(t *testing.T) {
 		t.Fatalf("both nodes relayed %s at once", ks)
 	default:
 	}
-	frames := e.received()
+	// Every change written reaches the edge; frames and cursors are read
+	// together (more frames may still be in flight).
 	for _, ks := range all {
-		checkOrderAndCoverage(t, frames, ks, 1, e.cursor(ks))
+		e.waitFor(ks, last[ks], 20*time.Second)
+	}
+	frames, cursors := e.snapshot()
+	for _, ks := range all {
+		checkOrderAndCoverage(t, frames, ks, 1, cursors[ks])
 	}
 }
 
