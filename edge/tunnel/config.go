@@ -21,6 +21,7 @@ const (
 	DefaultKeepAlive       = 2 * time.Second
 	DefaultMaxAttempts     = 3
 	DefaultMaxBodyBytes    = 1 << 20
+	DefaultReadAheadBytes  = 1 << 20
 	DefaultRetryAfter      = time.Second
 	DefaultBreakerFailures = 3
 	DefaultBreakerOpenFor  = 5 * time.Second
@@ -79,6 +80,13 @@ type Config struct {
 	// it (one without GetBody). 0: DefaultMaxBodyBytes (1 MiB, the core's
 	// limit).
 	MaxBodyBytes int64
+	// ReadAheadBytes bounds how much of the answer to a request Do may
+	// repeat (GET, HEAD, a write with an Idempotency-Key) Do reads before
+	// returning it, so that a connection failing before the answer's end
+	// is retried on another node instead of cutting the caller's answer
+	// short. Past it the answer is streamed, and a failure reaches the
+	// caller. 0: DefaultReadAheadBytes (1 MiB).
+	ReadAheadBytes int64
 	// RetryAfter is UnavailableError.RetryAfter. 0: DefaultRetryAfter (1s).
 	RetryAfter time.Duration
 	// Logger receives the client's logs, tagged component=edge.tunnel.
@@ -111,6 +119,7 @@ func DefaultConfig() Config {
 		Breaker:         BreakerConfig{Failures: DefaultBreakerFailures, OpenFor: DefaultBreakerOpenFor},
 		MaxAttempts:     DefaultMaxAttempts,
 		MaxBodyBytes:    DefaultMaxBodyBytes,
+		ReadAheadBytes:  DefaultReadAheadBytes,
 		RetryAfter:      DefaultRetryAfter,
 	}
 }
@@ -132,7 +141,7 @@ func (c Config) check() (Config, error) {
 		return c, fmt.Errorf("%w: MaxNodes 1: an edge keeps tunnels to at least two core nodes", ErrConfig)
 	}
 	if c.ConnsPerNode < 0 || c.MaxNodes < 0 || c.HealthInterval < 0 || c.HealthTimeout < 0 || c.RequestTimeout < 0 ||
-		c.DialTimeout < 0 || c.KeepAlive < 0 || c.Breaker.OpenFor < 0 || c.MaxAttempts < 0 || c.MaxBodyBytes < 0 || c.RetryAfter < 0 {
+		c.DialTimeout < 0 || c.KeepAlive < 0 || c.Breaker.OpenFor < 0 || c.MaxAttempts < 0 || c.MaxBodyBytes < 0 || c.ReadAheadBytes < 0 || c.RetryAfter < 0 {
 		return c, fmt.Errorf("%w: negative count or duration", ErrConfig)
 	}
 	d := DefaultConfig()
@@ -148,6 +157,7 @@ func (c Config) check() (Config, error) {
 	setDefault(&c.Breaker.OpenFor, d.Breaker.OpenFor)
 	setDefault(&c.MaxAttempts, d.MaxAttempts)
 	setDefault(&c.MaxBodyBytes, d.MaxBodyBytes)
+	setDefault(&c.ReadAheadBytes, d.ReadAheadBytes)
 	setDefault(&c.RetryAfter, d.RetryAfter)
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -21,6 +21,13 @@ import (
 // Cq-Request-Id on req.Header when there is none, and reads req.Body in
 // advance when req.GetBody is nil; req is Do's until it returns.
 //
+// The answer to a request Do may repeat (GET, HEAD, a write with an
+// Idempotency-Key) is read ahead, up to Config.ReadAheadBytes, before Do
+// returns it: a connection that fails before then fails the attempt, which
+// is retried like any other. Past that bound, and for other requests, the
+// body is streamed from the node, and a failure reading it reaches the
+// caller.
+//
 // The caller must close the response's body, which Config.RequestTimeout
 // also bounds. Without an answer the error is an *UnavailableError, or
 // ctx's error once ctx is done, or ErrBodyTooLarge or ErrClosed.
@@ -42,6 +49,10 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 		req.Header.Set(coretunnel.HeaderRequestID, rand.Text())
 	}
 	idempotent := req.Header.Get(HeaderIdempotencyKey) != ""
+	var readAhead int64 // how much of the answer to read before returning it: a failure within it is retried
+	if mayRetry(req.Method, idempotent, sent) {
+		readAhead = c.cfg.ReadAheadBytes
+	}
 
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.RequestTimeout, errRequestTimout)
 	var (
@@ -62,7 +73,7 @@ func (c *Client) Do(ctx context.Context, req *http.Request) (*http.Response, err
 				return nil, fmt.Errorf("tunnel: resending the body: %w", err)
 			}
 		}
-		resp, ph, err := c.attempt(ctx, cancel, n, req, body)
+		resp, ph, err := c.attempt(ctx, cancel, n, req, body, readAhead)
 		if err == nil {
 			return resp, nil
 		}
@@ -141,9 +152,11 @@ func contains(nodes []*node, n *node) bool {
 	return false
 }
 
-// attempt sends req to n once. On success the response's body owns
-// cancel and the node's counters until it is closed.
-func (c *Client) attempt(ctx context.Context, cancel context.CancelFunc, n *node, req *http.Request, body io.ReadCloser) (*http.Response, phase, error) {
+// attempt sends req to n once, and reads up to readAhead bytes of the
+// answer's body before it counts as answered. On success the response's
+// body owns cancel and the node's counters until it is closed, unless it
+// was read whole: then they are released at once.
+func (c *Client) attempt(ctx context.Context, cancel context.CancelFunc, n *node, req *http.Request, body io.ReadCloser, readAhead int64) (*http.Response, phase, error) {
 	n.requests.Add(1)
 	done, err := n.breaker.Allow()
 	if err != nil {
@@ -177,8 +190,33 @@ func (c *Client) attempt(ctx context.Context, cancel context.CancelFunc, n *node
 		c.failed(ctx, n, done, err)
 		return nil, ph, err
 	}
+	rb := &responseBody{rc: resp.Body, n: n, cn: cn, cancel: cancel}
+	if readAhead > 0 {
+		head, err := io.ReadAll(io.LimitReader(resp.Body, readAhead+1))
+		if err != nil {
+			// The answer was cut short before anything reached the
+			// caller: a failed attempt, which Do may repeat.
+			resp.Body.Close()
+			n.outstanding.Add(-1)
+			cn.active.Add(-1)
+			err = fmt.Errorf("%s %s on %s (%s; reading the answer): %w", req.Method, req.URL.Path, n.addr, sent, err)
+			c.failed(ctx, n, done, err)
+			return nil, sent, err
+		}
+		if int64(len(head)) <= readAhead { // the whole body
+			done(nil)
+			resp.Body.Close()
+			rb.release()
+			resp.Body = io.NopCloser(bytes.NewReader(head))
+			return resp, 0, nil
+		}
+		rb.rc = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	}
 	done(nil)
-	resp.Body = &responseBody{rc: resp.Body, n: n, cn: cn, cancel: cancel}
+	resp.Body = rb
 	return resp, 0, nil
 }
 

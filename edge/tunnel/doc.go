@@ -38,10 +38,11 @@
 //
 // # Retries
 //
-// An attempt that fails without a response is retried on another node
-// (never the one that just failed while another is usable), up to
-// Config.MaxAttempts, within Config.RequestTimeout and the caller's
-// context, always with the same Cq-Request-Id, when:
+// An attempt that fails without a response (or, for a request safe to
+// repeat, with one cut short before Do returned it: see Bodies) is retried
+// on another node (never the one that just failed while another is
+// usable), up to Config.MaxAttempts, within Config.RequestTimeout and the
+// caller's context, always with the same Cq-Request-Id, when:
 //
 //   - the request never reached a core node: the dial or handshake failed,
 //     the connection was unusable or already dead when its headers were
@@ -79,8 +80,17 @@
 // http.Request.GetBody (set by http.NewRequest for bytes, strings and
 // their readers), and otherwise reads the body into memory, up to
 // Config.MaxBodyBytes (ErrBodyTooLarge past it: the core refuses those
-// anyway). A response is streamed: once Do has returned it, a failure while
-// reading its body reaches the caller and is not retried.
+// anyway).
+//
+// The answer to a request safe to repeat (GET, HEAD, a keyed write) is
+// read ahead, up to Config.ReadAheadBytes, before Do returns it. The core
+// sends a response's headers as soon as its handler starts writing, so a
+// node that dies mid-answer has often sent the headers and not the whole
+// body; read ahead, that is a failed attempt like any other, repeated on
+// another node, and the caller never sees half an answer. Past the bound,
+// and for other requests, the response is streamed: once Do has returned
+// it, a failure while reading its body reaches the caller and is not
+// retried (what was read cannot be taken back).
 //
 // # Why the pool is hand-written
 //

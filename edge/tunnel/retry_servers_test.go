@@ -153,3 +153,84 @@ func TestTimeoutIs504(t *testing.T) {
 		t.Fatalf("a slow node is not a dead one: %+v", st)
 	}
 }
+
+// TestReadRetriedWhenItsAnswerIsCutShort: a node sends a read's headers
+// and part of its body, then its connections are reset. Nothing was handed
+// to the caller yet (Do reads such an answer ahead before returning it), so
+// the read is repeated on the other node and the caller gets a whole answer.
+// An answer longer than Config.ReadAheadBytes is streamed past that bound:
+// a failure after it reaches the caller.
+func TestReadRetriedWhenItsAnswerIsCutShort(t *testing.T) {
+	for _, streamed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "read ahead", true: "streamed past the read-ahead"}[streamed], func(t *testing.T) {
+			p := getPKI(t)
+			started := make(chan struct{}, 1)
+			cutAddr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "the first half, ")
+				http.NewResponseController(w).Flush()
+				started <- struct{}{}
+				<-r.Context().Done() // the rest never comes
+			}))
+			cut := startProxy(t, cutAddr)
+			goodAddr := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "a whole answer")
+			}))
+			c := newClient(t, p.edgeTLS, []string{cut.addr(), goodAddr}, func(cfg *Config) {
+				cfg.HealthInterval = time.Hour
+				if streamed {
+					cfg.ReadAheadBytes = 4
+				}
+			})
+			type result struct {
+				resp *http.Response
+				err  error
+			}
+			done := make(chan result, 1)
+			undo := c.prefer(t, cut.addr())
+			go func() {
+				req, _ := http.NewRequest("GET", "/thing", nil)
+				resp, err := c.Do(context.Background(), req)
+				done <- result{resp, err}
+			}()
+			<-started
+			undo()
+			if streamed {
+				r := <-done // returned with the first bytes
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				cut.kill()
+				data, err := io.ReadAll(r.resp.Body)
+				r.resp.Body.Close()
+				if err == nil || string(data) != "the first half, " {
+					t.Fatalf("read %q, %v; want the first half and the connection's failure", data, err)
+				}
+				return
+			}
+			select {
+			case r := <-done:
+				if r.err == nil {
+					r.resp.Body.Close()
+				}
+				t.Fatalf("Do returned (%v) before the answer was whole", r.err)
+			case <-time.After(100 * time.Millisecond):
+			}
+			cut.kill()
+			r := <-done
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			data, err := io.ReadAll(r.resp.Body)
+			r.resp.Body.Close()
+			if err != nil || r.resp.StatusCode != 200 || string(data) != "a whole answer" {
+				t.Fatalf("%d %q, %v; want the other node's whole answer", r.resp.StatusCode, data, err)
+			}
+			if st := c.statusOf(t, cut.addr()); st.Failures != 1 || st.Outstanding != 0 {
+				t.Fatalf("the cut node: %+v", st)
+			}
+			if st := c.statusOf(t, goodAddr); st.Outstanding != 0 {
+				t.Fatalf("the good node, its answer read: %+v", st)
+			}
+		})
+	}
+}
