@@ -16,6 +16,7 @@ type App struct {
 	ids          *ids.Generator
 	maxBody      int64
 	catalogCache string // Cache-Control of public catalog reads
+	holds        holds
 	log          *slog.Logger
 	handler      http.Handler
 }
@@ -31,6 +32,7 @@ func New(cfg Config) (*App, error) {
 		ids:          cfg.IDs,
 		maxBody:      cfg.MaxBodyBytes,
 		catalogCache: cfg.Catalog.Header(),
+		holds:        holds{timeout: cfg.HoldTimeout},
 		log:          cfg.Logger.With("component", "core.app"),
 	}
 	a.handler = a.routes()

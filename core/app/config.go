@@ -17,6 +17,7 @@ const (
 	DefaultSMaxAge              = 60 * time.Second
 	DefaultStaleWhileRevalidate = 30 * time.Second
 	DefaultStaleIfError         = 600 * time.Second
+	DefaultHoldTimeout          = 2 * time.Second
 )
 
 // Config controls an App. Start from DefaultConfig; zero fields take the
@@ -32,6 +33,12 @@ type Config struct {
 	MaxBodyBytes int64
 	// Catalog is how long shared caches keep public catalog reads.
 	Catalog CachePolicy
+	// HoldTimeout bounds how long a write waits, in total, while a reshard
+	// cuts over its user (exec.ErrFrozen): the request is held until a
+	// newer shard map lifts the freeze and then runs, or is answered 503
+	// "resharding" with Retry-After once HoldTimeout has passed.
+	// 0: DefaultHoldTimeout (2s).
+	HoldTimeout time.Duration
 	// Logger; nil: slog.Default(). The App logs with component=core.app.
 	Logger *slog.Logger
 }
@@ -55,6 +62,7 @@ type CachePolicy struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxBodyBytes: DefaultMaxBodyBytes,
+		HoldTimeout:  DefaultHoldTimeout,
 		Catalog: CachePolicy{
 			SMaxAge:              DefaultSMaxAge,
 			StaleWhileRevalidate: DefaultStaleWhileRevalidate,
@@ -72,6 +80,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.HoldTimeout <= 0 {
+		c.HoldTimeout = DefaultHoldTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

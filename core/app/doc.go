@@ -66,7 +66,10 @@
 // refuses (a closed shop, an illegal order transition), 413 for a body
 // over Config.MaxBodyBytes, 422 for a body naming something that does not
 // fit (a dish of another shop, a reused idempotency key). A shard that
-// does not answer is 503 unavailable, worth retrying; anything else
+// does not answer is 503 unavailable, worth retrying. A write of a user
+// whom a reshard is moving right now is held until the move's cutover ends
+// (at most Config.HoldTimeout) and then runs; past that it is 503
+// resharding with Retry-After: 1, having written nothing. Anything else
 // unexpected is a 500 that is logged and whose message says nothing.
 //
 // # Pitfalls

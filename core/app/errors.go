@@ -45,6 +45,7 @@ const (
 	codeTooManyAddresses  = "too_many_addresses"
 	codeIllegalTransition = "illegal_transition"
 	codeUnavailable       = "unavailable"
+	codeResharding        = "resharding"
 )
 
 // MySQL error numbers the handlers act on.
@@ -53,6 +54,13 @@ const (
 	mysqlLockWaitTimeout = 1205
 	mysqlDeadlock        = 1213
 )
+
+// errResharding answers a write held for Config.HoldTimeout while a
+// reshard moved its user: worth retrying in a second (writeErr adds
+// Retry-After).
+func errResharding() *httpapi.Error {
+	return errorf(http.StatusServiceUnavailable, codeResharding, "your data is being moved between servers; retry in a second")
+}
 
 // errorf builds an API error (status, stable code, message).
 func errorf(status int, code, format string, args ...any) *httpapi.Error {
@@ -67,6 +75,9 @@ func writeErr(w http.ResponseWriter, err error) {
 	h.Del(headerSurrogate)
 	h.Del("Location")
 	h.Set(headerCache, cacheNoStore)
+	if e := (*httpapi.Error)(nil); errors.As(err, &e) && e.Code == codeResharding {
+		h.Set(headerRetryAfter, "1")
+	}
 	httpapi.WriteError(w, err)
 }
 

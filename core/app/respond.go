@@ -17,6 +17,7 @@ const (
 	headerIdemReplay  = "Idempotent-Replayed"
 	headerSurrogate   = "Surrogate-Key"
 	headerCache       = "Cache-Control"
+	headerRetryAfter  = "Retry-After"
 	cachePrivate      = "private"
 	cacheNoStore      = "no-store"
 	contentTypeHeader = "Content-Type"

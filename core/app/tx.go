@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/cangqiong/cangqiong/replication/outbox"
@@ -24,7 +26,40 @@ const txAttempts = 6
 // rolls everything back. A deadlock victim is rolled back by the server
 // and run again from the start, so fn must not keep state across calls
 // other than what it sets on success.
+//
+// A transaction that touches a user a reshard is cutting over
+// (exec.ErrFrozen) wrote nothing; it is held until the executor serves a
+// newer map and then run again, for at most Config.HoldTimeout in all,
+// after which the request is answered 503 resharding with Retry-After.
 func (a *App) inTx(ctx context.Context, fn func(tx *exec.Tx) error) error {
+	var held *time.Timer // bounds the whole hold; started by the first refusal
+	for {
+		changed := a.exec.Changed() // before Begin: a map served meanwhile is not missed
+		err := a.retryDeadlocks(ctx, fn)
+		if !errors.Is(err, exec.ErrFrozen) {
+			return err
+		}
+		if held == nil {
+			held = time.NewTimer(a.holds.timeout)
+			defer held.Stop()
+			a.holds.held.Add(1)
+			a.log.DebugContext(ctx, "holding a write while a reshard cuts over its user", "epoch", a.exec.Topology().Epoch(), "err", err)
+		}
+		select {
+		case <-changed:
+		case <-held.C:
+			a.holds.refused.Add(1)
+			a.log.DebugContext(ctx, "refusing a held write: the reshard's cutover outlasted the hold", "hold", a.holds.timeout)
+			return errResharding()
+		case <-ctx.Done():
+			return fmt.Errorf("app: held while a reshard cuts over: %w", ctx.Err())
+		}
+	}
+}
+
+// retryDeadlocks runs fn in a transaction, again when it is a deadlock
+// victim.
+func (a *App) retryDeadlocks(ctx context.Context, fn func(tx *exec.Tx) error) error {
 	var err error
 	for attempt := range txAttempts {
 		if err = a.tryTx(ctx, fn); mysqlCode(err) != mysqlDeadlock {
@@ -41,15 +76,41 @@ func (a *App) inTx(ctx context.Context, fn func(tx *exec.Tx) error) error {
 	return err
 }
 
+// holds is how long writes of frozen users wait, and how many did.
+type holds struct {
+	timeout time.Duration
+	held    atomic.Uint64 // requests that waited for a newer map
+	refused atomic.Uint64 // of those, answered 503 resharding
+}
+
+// HoldStats counts the writes held while a reshard cut over their user.
+type HoldStats struct {
+	// Held is how many requests waited for a newer shard map.
+	Held uint64
+	// Refused is how many of them were answered 503 resharding once
+	// Config.HoldTimeout had passed.
+	Refused uint64
+}
+
+// HoldStats reports the holds so far, for metrics and tests.
+func (a *App) HoldStats() HoldStats {
+	return HoldStats{Held: a.holds.held.Load(), Refused: a.holds.refused.Load()}
+}
+
+// tryTx runs fn in one transaction. The transaction is ended whatever
+// happens, a panic in fn included: an open one would keep the executor's
+// Drain, and with it a reshard's cutover, waiting.
 func (a *App) tryTx(ctx context.Context, fn func(tx *exec.Tx) error) error {
 	tx, err := a.exec.Begin(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	defer func() {
 		if rb := tx.Rollback(); rb != nil && !errors.Is(rb, sql.ErrTxDone) {
 			a.log.WarnContext(ctx, "rollback failed", "err", rb)
 		}
+	}()
+	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -88,8 +88,13 @@ type Config struct {
 	Profile string
 	// OnChange, if set, is called with each topology the node starts
 	// serving: serially, in increasing epoch order, the first map
-	// included (possibly before Start returns). It must not call Commit or
-	// Shutdown; a slow OnChange delays the next epoch.
+	// included (possibly before Start returns). The node announces the
+	// epoch in its metadata (Member.Epoch) only after OnChange returned, so
+	// a member announcing epoch e has finished OnChange for e: that is the
+	// hook for work the rest of the cluster must be able to rely on (the
+	// core drains transactions of older maps there). It must not call
+	// Commit or Shutdown; a slow OnChange delays the announcement and the
+	// next epoch.
 	OnChange func(*shardmap.Topology)
 	// Logger; nil: slog.Default(). Records carry component=core.gossip
 	// and the node name; memberlist's own lines come through it too.

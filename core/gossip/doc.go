@@ -30,6 +30,10 @@
 //     the served one is ignored. The served epoch only increases
 //     (shardmap.Holder.Advance), and OnChange is called serially in epoch
 //     order.
+//   - A node announces an epoch only after OnChange returned for it: its
+//     metadata (Member.Epoch) never runs ahead of what OnChange has done,
+//     so a member that announces epoch e has finished switching to e. The
+//     map itself may already be gossiped onwards while OnChange runs.
 //   - Topology and Epoch take no locks; Commit, Members and Shutdown are
 //     safe for concurrent use; Shutdown is idempotent, and after it
 //     Topology keeps returning the last map served.

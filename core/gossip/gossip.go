@@ -50,10 +50,11 @@ type Gossip struct {
 	members *memberTable
 	queue   *memberlist.TransmitLimitedQueue
 
-	holder  shardmap.Holder
-	state   atomic.Pointer[[]byte] // the served map, encoded: push/pull state
-	hinted  atomic.Uint64          // highest epoch heard of
-	leaving atomic.Bool
+	holder    shardmap.Holder
+	announced atomic.Uint64          // epoch in the metadata: OnChange returned for it
+	state     atomic.Pointer[[]byte] // the served map, encoded: push/pull state
+	hinted    atomic.Uint64          // highest epoch heard of
+	leaving   atomic.Bool
 
 	applyMu sync.Mutex // serialises apply, so OnChange sees epochs in order
 	pendMu  sync.Mutex

@@ -34,8 +34,8 @@ import (
 // which gossip skips.
 
 // apply starts serving t if it is newer than the served map, and announces
-// it: queued for gossip, and in the node's metadata. It reports whether t
-// was applied.
+// it: queued for gossip, handed to OnChange, and then, once OnChange has
+// returned, in the node's metadata. It reports whether t was applied.
 func (g *Gossip) apply(t *shardmap.Topology, source string) bool {
 	if g.closed.Load() {
 		return false
@@ -57,10 +57,13 @@ func (g *Gossip) apply(t *shardmap.Topology, source string) bool {
 		g.queueBroadcast(msg, t.Epoch())
 	}
 	g.log.Info("serving shard map", "epoch", t.Epoch(), "previous", prev, "source", source)
-	g.announce()
 	if g.cfg.OnChange != nil {
 		g.cfg.OnChange(t)
 	}
+	// Only now may the metadata say so: a member's Epoch means its
+	// OnChange has returned for that map (the reshard relies on it).
+	g.announced.Store(t.Epoch())
+	g.announce()
 	return true
 }
 
@@ -84,7 +87,7 @@ func (g *Gossip) compileAndApply(m *shardmap.Map, source string) error {
 	return nil
 }
 
-// announce re-advertises the node's metadata with the served epoch.
+// announce re-advertises the node's metadata with the announced epoch.
 // UpdateNode queues the alive message at once and then waits only to learn
 // that it was sent; a millisecond is enough to not wait.
 func (g *Gossip) announce() {
@@ -308,7 +311,7 @@ var _ memberlist.Delegate = delegate{}
 
 func (d delegate) NodeMeta(limit int) []byte {
 	md := d.g.cfg.meta()
-	md.epoch, md.leaving = d.g.Epoch(), d.g.leaving.Load()
+	md.epoch, md.leaving = d.g.announced.Load(), d.g.leaving.Load()
 	b := md.encode()
 	if len(b) > limit { // unreachable: Config.check bounds it
 		d.g.log.Error("node metadata over memberlist's limit", "bytes", len(b), "limit", limit)

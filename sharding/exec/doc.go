@@ -24,5 +24,16 @@
 // unchanged shards are kept, new ones opened, removed ones closed. Every
 // statement and transaction uses one snapshot of the map from start to end.
 //
+// A reshard's cutover freezes the users it moves (shardmap.Map.Frozen):
+// any statement of a transaction, and any write through Exec, that
+// involves a frozen user fails with ErrFrozen before it reaches a shard,
+// and the transaction is rolled back. The caller holds the request and
+// runs it again when Changed reports a newer map. Checking costs nothing
+// while the map freezes nobody. Drain waits until every transaction (and
+// Exec) begun under an older map has ended, so that a node which switched
+// to a freezing map and drained can promise that nothing writes its frozen
+// users any more: the reshard then copies their last changes and moves
+// them.
+//
 // An Executor is safe for concurrent use; a Tx is not.
 package exec

@@ -24,6 +24,11 @@ var (
 	ErrNeedsPin = errors.New("exec: a per-shard table needs a transaction pinned to a shard")
 	// ErrClosed: the Executor was closed.
 	ErrClosed = errors.New("exec: executor closed")
+	// ErrFrozen: a statement inside a transaction, or a write, involves a
+	// user whose ring position the map freezes (shardmap.Map.Frozen). Nothing
+	// reached the shard and a transaction was rolled back; run it again once
+	// a newer map lifts the freeze (Executor.Changed).
+	ErrFrozen = errors.New("exec: the user's writes are held while a reshard cuts over")
 )
 
 // ShardError says which shard failed. errors.As finds it in any error of

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -49,17 +50,25 @@ type Executor struct {
 	maxRows int
 	log     *slog.Logger
 
-	mu      sync.Mutex // serialises SetTopology and Close
+	mu      sync.Mutex // serialises SetTopology, Close and Drain's bookkeeping
 	state   atomic.Pointer[state]
 	closed  bool
 	changed atomic.Pointer[chan struct{}] // closed and replaced by SetTopology
+
+	retired  []*state      // replaced states that may still have work open; under mu
+	drained  chan struct{} // closed when an open count reaches zero; under mu, nil when nobody waits
+	draining atomic.Int32  // Drain calls waiting: only then does leave take mu
 }
 
-// state is one topology with the pools that serve it. Immutable.
+// state is one topology with the pools that serve it. Immutable but for
+// open.
 type state struct {
 	topo   *shardmap.Topology
 	shards map[string]*pool
 	global *pool
+	// open counts the transactions begun, and the Exec calls started,
+	// under this state that have not ended yet (see enter and Drain).
+	open atomic.Int64
 }
 
 // pool is one server's connection pool.
@@ -202,6 +211,8 @@ func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 		return err
 	}
 	e.state.Store(st)
+	e.retired = append(e.retired, prev)
+	e.pruneLocked()
 	ch := make(chan struct{})
 	close(*e.changed.Swap(&ch))
 	for _, p := range prev.all() {
@@ -211,6 +222,123 @@ func (e *Executor) SetTopology(topo *shardmap.Topology) error {
 	}
 	e.log.Info("topology changed", "from_epoch", prev.topo.Epoch(), "to_epoch", topo.Epoch())
 	return nil
+}
+
+// enter loads the current state and counts one piece of work open under
+// it; leave must follow. The count is taken before the state is checked
+// again, so a SetTopology and Drain racing with enter either see the count
+// or make enter move on to the new state: Drain cannot miss work that
+// runs on a replaced map.
+func (e *Executor) enter() *state {
+	for {
+		st := e.state.Load()
+		st.open.Add(1)
+		if e.state.Load() == st {
+			return st
+		}
+		e.leave(st)
+	}
+}
+
+// leave ends what enter counted, waking Drain when a count reaches zero
+// while it waits. Without a waiter it costs one atomic add and one load.
+func (e *Executor) leave(st *state) {
+	if st.open.Add(-1) == 0 && e.draining.Load() > 0 {
+		e.mu.Lock()
+		if e.drained != nil {
+			close(e.drained)
+			e.drained = nil
+		}
+		e.mu.Unlock()
+	}
+}
+
+// Drain returns once no transaction begun, and no Exec started, under a
+// map older than epoch is still open, or with ctx's error when ctx ends
+// first. Together with SetTopology it lets a node promise that nothing it
+// started under an older map can still write: after SetTopology(t) and
+// Drain(ctx, t.Epoch()) returned nil, every write runs under t, and so
+// respects t's frozen users. A transaction ends with its Commit or
+// Rollback (the first of them); one that is never ended keeps Drain
+// waiting until ctx ends. Queries outside a transaction are not waited
+// for: they write nothing. Safe for concurrent use.
+func (e *Executor) Drain(ctx context.Context, epoch uint64) error {
+	e.draining.Add(1)
+	defer e.draining.Add(-1)
+	for {
+		e.mu.Lock()
+		open := e.openBelowLocked(epoch)
+		var wake chan struct{}
+		if open > 0 {
+			if e.drained == nil {
+				e.drained = make(chan struct{})
+			}
+			wake = e.drained
+		}
+		e.mu.Unlock()
+		if open == 0 {
+			return nil
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return fmt.Errorf("exec: %d transactions or writes of epochs before %d still open: %w", open, epoch, ctx.Err())
+		}
+	}
+}
+
+// openBelowLocked counts the work open under states older than epoch, the
+// current one included, and forgets replaced states with nothing open
+// (none can gain any: enter moves on from a replaced state). e.mu is held.
+func (e *Executor) openBelowLocked(epoch uint64) int64 {
+	e.pruneLocked()
+	var n int64
+	count := func(st *state) {
+		if st.topo.Epoch() < epoch {
+			n += st.open.Load()
+		}
+	}
+	for _, st := range e.retired {
+		count(st)
+	}
+	count(e.state.Load())
+	return n
+}
+
+func (e *Executor) pruneLocked() {
+	e.retired = slices.DeleteFunc(e.retired, func(st *state) bool { return st.open.Load() == 0 })
+}
+
+// frozenProbe is the topology a statement routes on while the map freezes
+// some users: it answers as the map does and notes the first key it
+// resolved whose user is frozen. Routing without frozen ranges skips it,
+// so the common path neither allocates nor checks.
+type frozenProbe struct {
+	topo   *shardmap.Topology
+	frozen bool
+	user   int64
+}
+
+func (p *frozenProbe) Owner(key int64) string {
+	if !p.frozen && p.topo.Frozen(key) {
+		p.frozen, p.user = true, key
+	}
+	return p.topo.Owner(key)
+}
+
+// route resolves query on st's map. frozen is non-nil (wrapping ErrFrozen)
+// when a key the statement resolved belongs to a frozen user; whether that
+// refuses the statement is the caller's call.
+func (e *Executor) route(st *state, query string, args []any) (r router.Route, frozen, err error) {
+	if len(st.topo.Map.Frozen) == 0 {
+		r, err = e.router.Route(st.topo, query, args)
+		return r, nil, err
+	}
+	p := &frozenProbe{topo: st.topo}
+	if r, err = e.router.Route(p, query, args); err == nil && p.frozen {
+		frozen = fmt.Errorf("%w (user %d, epoch %d)", ErrFrozen, p.user, st.topo.Epoch())
+	}
+	return r, frozen, err
 }
 
 // Changed is closed when the executor switches to a newer shard map; take

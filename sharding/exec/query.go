@@ -29,12 +29,18 @@ func (st *state) target(r *router.Route) (*pool, error) {
 }
 
 // Exec runs a statement that returns no rows: a write on one shard or the
-// global keyspace, or DDL on every shard.
+// global keyspace, or DDL on every shard. A write that involves a user the
+// map freezes fails with ErrFrozen before it reaches the shard. Drain
+// waits for Exec calls as for transactions.
 func (e *Executor) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st := e.state.Load()
-	r, err := e.router.Route(st.topo, query, args)
+	st := e.enter()
+	defer e.leave(st)
+	r, frozen, err := e.route(st, query, args)
 	if err != nil {
 		return nil, err
+	}
+	if frozen != nil && r.Write {
+		return nil, frozen
 	}
 	if r.Kind == router.Broadcast {
 		return e.broadcast(ctx, st, &r)

@@ -11,7 +11,10 @@ import (
 
 // Tx is a transaction pinned to one shard, or to the global keyspace. The
 // pin is taken by the first statement; the shard map snapshot by Begin.
-// A Tx is not safe for concurrent use.
+// A statement that involves a user the snapshot freezes fails with
+// ErrFrozen and rolls the transaction back. A Tx must end with Commit or
+// Rollback: until then Executor.Drain counts it as open. A Tx is not safe
+// for concurrent use.
 type Tx struct {
 	e    *Executor
 	st   *state
@@ -25,9 +28,10 @@ type Tx struct {
 
 // Begin starts a transaction. Nothing is sent to a shard until the first
 // statement, which pins the transaction to where it routes. ctx bounds the
-// whole transaction, as with database/sql.
+// whole transaction, as with database/sql. The transaction is open, for
+// Drain, under the epoch of its snapshot until Commit or Rollback.
 func (e *Executor) Begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) {
-	return &Tx{e: e, st: e.state.Load(), ctx: ctx, opts: opts}, nil
+	return &Tx{e: e, st: e.enter(), ctx: ctx, opts: opts}, nil
 }
 
 // Shard is the id of the shard the transaction is pinned to (GlobalTarget
@@ -40,14 +44,18 @@ func (t *Tx) Shard() string {
 }
 
 // route resolves a statement and makes sure it runs where the transaction
-// is pinned; anything else rolls the transaction back.
+// is pinned and involves no frozen user; anything else rolls the
+// transaction back.
 func (t *Tx) route(query string, args []any) (*sql.Tx, router.Route, error) {
 	if t.done {
 		return nil, router.Route{}, sql.ErrTxDone
 	}
-	r, err := t.e.router.Route(t.st.topo, query, args)
+	r, frozen, err := t.e.route(t.st, query, args)
 	if err != nil {
 		return nil, r, err // the statement is wrong; the transaction is not harmed
+	}
+	if frozen != nil {
+		return nil, r, errors.Join(frozen, t.Rollback())
 	}
 	if r.Kind == router.Local {
 		return t.local(r)
@@ -64,7 +72,7 @@ func (t *Tx) route(query string, args []any) (*sql.Tx, router.Route, error) {
 	}
 	if t.tx == nil {
 		if t.tx, err = p.db.BeginTx(t.ctx, t.opts); err != nil {
-			t.done = true
+			t.end()
 			return nil, r, p.wrap(err)
 		}
 		t.pool = p
@@ -119,7 +127,7 @@ func (t *Tx) Commit() error {
 	if t.done {
 		return sql.ErrTxDone
 	}
-	t.done = true
+	defer t.end()
 	if t.tx == nil {
 		return nil
 	}
@@ -132,9 +140,15 @@ func (t *Tx) Rollback() error {
 	if t.done {
 		return sql.ErrTxDone
 	}
-	t.done = true
+	defer t.end()
 	if t.tx == nil {
 		return nil
 	}
 	return t.pool.wrap(t.tx.Rollback())
+}
+
+// end marks the transaction done and no longer open for Drain.
+func (t *Tx) end() {
+	t.done = true
+	t.e.leave(t.st)
 }
