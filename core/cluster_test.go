@@ -31,14 +31,24 @@ type testCluster struct {
 	ca    *certs.CA
 	key   []byte
 	nodes []*Node
-	edge  *http.Client // mTLS with an edge certificate
+	edge  *http.Client  // mTLS with an edge certificate
+	tune  func(*Config) // nil: the defaults
+	// loadUsers are the customers an orderLoad places orders for.
+	loadUsers []int64
 }
 
 var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 func startCluster(t testing.TB, nodes, shards int) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t, data: shardtest.Start(t, shardtest.Options{Shards: shards}), key: make([]byte, 32)}
+	return startTunedCluster(t, nodes, shards, nil)
+}
+
+// startTunedCluster is startCluster with tune applied to every node's
+// config.
+func startTunedCluster(t testing.TB, nodes, shards int, tune func(*Config)) *testCluster {
+	t.Helper()
+	c := &testCluster{t: t, data: shardtest.Start(t, shardtest.Options{Shards: shards}), key: make([]byte, 32), tune: tune}
 	rand.Read(c.key)
 	var err error
 	if c.ca, err = certs.NewCA("cangqiong test CA", 24*time.Hour); err != nil {
@@ -73,6 +83,9 @@ func (c *testCluster) config(i int) Config {
 	cfg.GossipProfile, cfg.Logger = gossip.ProfileLocal, quiet
 	if len(c.nodes) > 0 {
 		cfg.Seeds = []string{c.nodes[0].GossipAddr()}
+	}
+	if c.tune != nil {
+		c.tune(&cfg)
 	}
 	return cfg
 }

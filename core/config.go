@@ -68,9 +68,19 @@ type Config struct {
 	GossipProfile string
 	// ReloadInterval re-reads the control tables (gossip default 5 s).
 	ReloadInterval time.Duration
+	// DrainTimeout bounds how long the node, once it switched to a new
+	// shard map, waits for the transactions it began under older maps to
+	// end before it announces the new epoch: a reshard's cutover relies on
+	// the announcement meaning that none of them can still write. When it
+	// passes the node logs a warning and announces anyway.
+	// 0: DefaultDrainTimeout (5 s).
+	DrainTimeout time.Duration
 
 	// Catalog is the Cache-Control of public catalog reads (app defaults).
 	Catalog app.CachePolicy
+
+	// Reshard tunes the resharding workflows the node runs or resumes.
+	Reshard ReshardConfig
 
 	// Logger; nil: slog.Default().
 	Logger *slog.Logger
@@ -81,6 +91,7 @@ const (
 	DefaultTunnelListen = "127.0.0.1:7443"
 	DefaultAdminListen  = "127.0.0.1:7444"
 	DefaultGossipListen = "127.0.0.1:7946"
+	DefaultDrainTimeout = 5 * time.Second
 )
 
 // DefaultConfig returns a Config with the defaults filled in.
@@ -89,6 +100,7 @@ func DefaultConfig() Config {
 		TunnelListen: DefaultTunnelListen,
 		AdminListen:  DefaultAdminListen,
 		GossipListen: DefaultGossipListen,
+		DrainTimeout: DefaultDrainTimeout,
 	}
 }
 
@@ -126,6 +138,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.GossipListen == "" {
 		c.GossipListen = d.GossipListen
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = d.DrainTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

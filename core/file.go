@@ -43,6 +43,41 @@ type File struct {
 	MaxBodyBytes   int64    `json:"max_body_bytes,omitempty"`
 	RequestTimeout string   `json:"request_timeout,omitempty"`
 	ReloadInterval string   `json:"reload_interval,omitempty"`
+	// Reshard tunes resharding workflows (ReshardConfig): durations like
+	// "6s", all optional.
+	Reshard *ReshardFile `json:"reshard,omitempty"`
+}
+
+// ReshardFile is the "reshard" section of the config file.
+type ReshardFile struct {
+	LeaseTTL      string  `json:"lease_ttl,omitempty"`
+	PollInterval  string  `json:"poll_interval,omitempty"`
+	CutoverWait   string  `json:"cutover_wait,omitempty"`
+	Grace         string  `json:"grace,omitempty"`
+	ReadBatch     int     `json:"read_batch,omitempty"`
+	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
+}
+
+func (r *ReshardFile) config() (ReshardConfig, error) {
+	var c ReshardConfig
+	if r == nil {
+		return c, nil
+	}
+	if r.ReadBatch < 0 || r.RowsPerSecond < 0 {
+		return c, fmt.Errorf("%w: reshard read_batch and rows_per_second must not be negative", ErrConfig)
+	}
+	c.ReadBatch, c.RowsPerSecond = r.ReadBatch, r.RowsPerSecond
+	for _, d := range []struct {
+		dst        *time.Duration
+		name, text string
+	}{{&c.LeaseTTL, "reshard.lease_ttl", r.LeaseTTL}, {&c.PollInterval, "reshard.poll_interval", r.PollInterval},
+		{&c.CutoverWait, "reshard.cutover_wait", r.CutoverWait}, {&c.Grace, "reshard.grace", r.Grace}} {
+		var err error
+		if *d.dst, err = duration(d.name, d.text); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
 }
 
 // LoadConfig reads a config file (strictly: unknown fields are errors) and
@@ -86,6 +121,9 @@ func (f File) config(dir string, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	if cfg.ReloadInterval, err = duration("reload_interval", f.ReloadInterval); err != nil {
+		return cfg, err
+	}
+	if cfg.Reshard, err = f.Reshard.config(); err != nil {
 		return cfg, err
 	}
 	if cfg.AdminToken, err = secret(getenv(EnvAdminToken), rel(dir, f.AdminTokenFile), "admin token"); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/cangqiong/cangqiong/core/metrics"
 	"github.com/cangqiong/cangqiong/core/tunnel"
 	"github.com/cangqiong/cangqiong/replication/relay"
+	"github.com/cangqiong/cangqiong/replication/reshard"
 	"github.com/cangqiong/cangqiong/sharding/control"
 	"github.com/cangqiong/cangqiong/sharding/dbconn"
 	"github.com/cangqiong/cangqiong/sharding/exec"
@@ -42,6 +43,7 @@ type Node struct {
 	metrics           *metrics.Metrics
 	app               *app.App
 	relay             *relay.Relay
+	reshard           *reshard.Coordinator
 	tunnel            *tunnel.Server
 	admin             *admin.Admin
 	done              chan error // a server stopped by itself
@@ -69,7 +71,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("core: node already started")
 	}
 	n.started = true
-	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve, n.startRelay} {
+	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve, n.startRelay, n.startReshard} {
 		if err := step(ctx); err != nil {
 			n.stopLocked(context.Background())
 			return err
@@ -149,10 +151,19 @@ func (n *Node) joinCluster(ctx context.Context) error {
 	return nil
 }
 
-// topologyChanged hands a newly served epoch to the executor.
+// topologyChanged hands a newly served epoch to the executor and waits
+// (at most DrainTimeout) for the transactions begun under older maps to
+// end: gossip announces the epoch once this returns, and a reshard's
+// cutover takes that to mean no older transaction can still write.
 func (n *Node) topologyChanged(t *shardmap.Topology) {
 	if err := n.exec.SetTopology(t); err != nil {
 		n.log.Error("cannot switch to the new shard map", "epoch", t.Epoch(), "err", err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
+	defer cancel()
+	if err := n.exec.Drain(ctx, t.Epoch()); err != nil {
+		n.log.Warn("announcing the new shard map with transactions of older maps still open", "epoch", t.Epoch(), "timeout", n.cfg.DrainTimeout, "err", err)
 	}
 }
 
@@ -173,6 +184,9 @@ func (n *Node) buildServers(context.Context) error {
 	if n.metrics, err = metrics.New(metrics.Config{PoolStats: n.exec.PoolStats, Gossip: gossipMetrics{n.gossip}}); err != nil {
 		return err
 	}
+	if err := n.buildReshard(gen); err != nil {
+		return err
+	}
 	if err := n.buildRelay(); err != nil {
 		return err
 	}
@@ -183,7 +197,7 @@ func (n *Node) buildServers(context.Context) error {
 		return err
 	}
 	n.admin, err = admin.New(admin.Config{
-		Token: n.cfg.AdminToken, Cluster: cluster{n.gossip}, Regions: control.NewRegionStore(n.global),
+		Token: n.cfg.AdminToken, Cluster: cluster{n.gossip}, Regions: control.NewRegionStore(n.global), Reshards: n.reshard,
 		Ready: n.ready, Metrics: n.metrics.Handler(), Logger: n.cfg.Logger,
 		Instrument: func(h http.Handler) http.Handler { return n.metrics.Middleware("admin", h) },
 	})
@@ -204,7 +218,7 @@ func (n *Node) serve(context.Context) error {
 func (n *Node) buildRelay() error {
 	rc := relay.DefaultConfig()
 	rc.Node, rc.Exec, rc.Members, rc.Logger = n.cfg.NodeName, n.exec, n.aliveMembers, n.cfg.Logger
-	rc.Regions = control.NewRegionStore(n.global)
+	rc.Regions, rc.Keep = control.NewRegionStore(n.global), n.reshard.Keep
 	var err error
 	if n.relay, err = relay.New(rc); err != nil {
 		return err

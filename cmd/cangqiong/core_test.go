@@ -28,12 +28,19 @@ import (
 type coreProc struct {
 	cmd    *exec.Cmd
 	tunnel string
+	admin  string // host:port of the admin API
 	client *http.Client
 }
 
 // coreDeployment writes certificates, secrets and config files for n core
 // nodes over the deployment d and starts them as processes.
 func coreDeployment(t *testing.T, d *shardtest.Cluster, n int) []*coreProc {
+	return coreDeploymentWith(t, d, n, nil)
+}
+
+// coreDeploymentWith is coreDeployment with tune applied to every node's
+// config file.
+func coreDeploymentWith(t *testing.T, d *shardtest.Cluster, n int, tune func(*core.File)) []*coreProc {
 	dir := t.TempDir()
 	ca, err := certs.NewCA("cangqiong test", 24*time.Hour)
 	if err != nil {
@@ -74,10 +81,14 @@ func coreDeployment(t *testing.T, d *shardtest.Cluster, n int) []*coreProc {
 		if i > 0 {
 			f.Seeds = gossipAddrs[:1]
 		}
+		if tune != nil {
+			tune(&f)
+		}
 		data, _ := json.Marshal(f)
 		path := filepath.Join(dir, name+".json")
 		os.WriteFile(path, data, 0o644)
 		procs[i] = startCore(t, path, client)
+		procs[i].admin = f.AdminListen
 	}
 	return procs
 }

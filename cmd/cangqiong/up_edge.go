@@ -12,6 +12,7 @@ import (
 	"github.com/cangqiong/cangqiong/edge"
 	"github.com/cangqiong/cangqiong/edge/auth"
 	"github.com/cangqiong/cangqiong/edge/cache"
+	"github.com/cangqiong/cangqiong/edge/changes"
 	"github.com/cangqiong/cangqiong/edge/httpcache"
 	"github.com/cangqiong/cangqiong/edge/origin"
 	"github.com/cangqiong/cangqiong/edge/tunnel"
@@ -95,6 +96,7 @@ func (c *upCmd) startEdge(e *env, pki *upPKI, ue *upEdge, i int, seeds []string,
 	cfg := edge.DefaultConfig()
 	cfg.Region, cfg.ID, cfg.Origin, cfg.Tunnel, cfg.Auth = ue.region, "edge-"+ue.region, origin.NewTunnel(ue.tc), true, ue.auth
 	cfg.Cache.Redis, cfg.Routes, cfg.AdminToken, cfg.Logger = ue.rc, takeoutRoutes(), pki.token, e.logger
+	cfg.Changes = &edge.ChangesConfig{Core: changes.NewTunnel(ue.tc)} // the core's writes purge the caches
 	if ue.srv, err = edge.New(cfg); err != nil {
 		return err
 	}

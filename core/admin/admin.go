@@ -73,6 +73,9 @@ type Config struct {
 	Cluster Cluster
 	// Regions is the region registry. nil: the region routes answer 404.
 	Regions RegionRegistry
+	// Reshards is the resharding coordinator. nil: the reshard routes
+	// answer 404.
+	Reshards Reshards
 	// Ready reports whether the node should receive traffic (shards
 	// reachable, a shard map served); nil error means ready. nil: ready
 	// once Cluster serves a shard map.
@@ -100,6 +103,7 @@ var ErrInvalidConfig = errors.New("admin: invalid config")
 type Admin struct {
 	cluster      Cluster
 	regions      RegionRegistry
+	reshards     Reshards
 	ready        func(ctx context.Context) error
 	readyTimeout time.Duration
 	maxBody      int64
@@ -126,6 +130,7 @@ func New(cfg Config) (*Admin, error) {
 	a := &Admin{
 		cluster:      cfg.Cluster,
 		regions:      cfg.Regions,
+		reshards:     cfg.Reshards,
 		ready:        cfg.Ready,
 		readyTimeout: cmp.Or(cfg.ReadyTimeout, DefaultReadyTimeout),
 		maxBody:      cmp.Or(cfg.MaxBodyBytes, DefaultMaxBodyBytes),

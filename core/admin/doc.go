@@ -27,6 +27,13 @@
 //	DELETE  /admin/v1/regions/{name}  token  204      428 precondition_required,
 //	                                                  400 invalid_precondition,
 //	                                                  404 region_not_found, 412 region_conflict
+//	POST    /admin/v1/reshards        token  202      400 malformed_json|unknown_field|wrong_type,
+//	                                                  413, 415, 400 invalid_reshard,
+//	                                                  409 shard_exists, 404 shard_not_found,
+//	                                                  409 last_shard, 409 reshard_running,
+//	                                                  422 shard_unreachable
+//	GET     /admin/v1/reshards/current token  200      404 reshard_not_found
+//	GET     /admin/v1/reshards/{id}   token  200      400 invalid_reshard_id, 404 reshard_not_found
 //
 // Every route marked token answers 401 unauthenticated, with
 // WWW-Authenticate: Bearer, to a request without the admin token. Any other
@@ -37,6 +44,21 @@
 // {"error":{"code":…,"message":…}} (core/httpapi), and no answer may be
 // cached (Cache-Control: no-store). The GET and successful PUT answers of
 // the shard map and of a region carry an ETag.
+//
+// # Resharding
+//
+// The reshard routes exist when Config.Reshards is set. POST starts a
+// workflow that adds a shard, {"kind":"add","shard":{"id":"shard-5",
+// "address":"10.0.0.5:4000","database":"takeout","weight":1}} (database
+// and weight optional), or removes one, {"kind":"remove","shard":
+// {"id":"shard-3"}}. It answers 202 once the workflow is recorded, with
+// its status (reshard.Status) and Location: /admin/v1/reshards/{id}; the
+// workflow runs in the background, and a client follows it by polling
+// that location until its phase is done or failed. The refusals happen
+// before anything moves, and their message says why. Only one workflow
+// runs at a time (409 reshard_running); /admin/v1/reshards/current is the
+// running one, else the most recent. Ids are decimal numbers; the status
+// carries its id as a JSON string.
 //
 // # Optimistic concurrency
 //

@@ -25,6 +25,14 @@ const (
 	CodeRegionConflict       = "region_conflict"
 	CodeInvalidRegion        = "invalid_region"
 	CodeNotReady             = "not_ready"
+	CodeInvalidReshard       = "invalid_reshard"
+	CodeInvalidReshardID     = "invalid_reshard_id"
+	CodeShardExists          = "shard_exists"
+	CodeShardNotFound        = "shard_not_found"
+	CodeLastShard            = "last_shard"
+	CodeReshardRunning       = "reshard_running"
+	CodeShardUnreachable     = "shard_unreachable"
+	CodeReshardNotFound      = "reshard_not_found"
 )
 
 // methods are the handlers of one path by method. Registering paths
@@ -52,6 +60,11 @@ func (a *Admin) routes(metrics http.Handler) http.Handler {
 		guarded("/admin/v1/regions/{name}", methods{
 			http.MethodGet: a.getRegion, http.MethodPut: a.putRegion, http.MethodDelete: a.deleteRegion,
 		})
+	}
+	if a.reshards != nil {
+		guarded("/admin/v1/reshards", methods{http.MethodPost: a.startReshard})
+		guarded("/admin/v1/reshards/current", methods{http.MethodGet: a.currentReshard})
+		guarded("/admin/v1/reshards/{id}", methods{http.MethodGet: a.getReshard})
 	}
 	// Unknown paths: authenticate first, so a caller without the token
 	// learns nothing about which paths exist.

@@ -1,7 +1,7 @@
 // Package outbox records committed changes for the change stream. Every
 // write of the product appends one change to the outbox of the keyspace it
 // writes, inside the same transaction: a shard's cq_changes, or the global
-// keyspace's cq_global_changes. The relay (a later issue) tails the outboxes
+// keyspace's cq_global_changes. The relay (replication/relay) tails the outboxes
 // and tells every edge which surrogate keys to purge.
 //
 // Sequence numbers come from a one-row counter per keyspace, bumped with

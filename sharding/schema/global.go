@@ -117,4 +117,28 @@ var globalMigrations = []Migration{
   PRIMARY KEY (keyspace, region, edge)
 )` + tableOptions,
 	}},
+	{Version: 6, Name: "reshards", Statements: []string{
+		// Online resharding workflows (replication/reshard). running is 1
+		// while a workflow is not finished and NULL after: the unique key
+		// lets one run at a time (NULLs do not collide). owner holds the
+		// workflow while lease_until, on the database's clock, has not
+		// passed; another core node takes an expired one over and resumes
+		// it from state, the workflow's JSON checkpoint.
+		`CREATE TABLE IF NOT EXISTS cq_reshards (
+  id BIGINT NOT NULL,
+  kind VARCHAR(16) NOT NULL,
+  shard VARCHAR(64) NOT NULL,
+  phase VARCHAR(32) NOT NULL,
+  running TINYINT NULL,
+  owner VARCHAR(64) NOT NULL,
+  lease_until DATETIME(6) NOT NULL,
+  state LONGTEXT NOT NULL,
+  error TEXT NULL,
+  started_at DATETIME(6) NOT NULL,
+  updated_at DATETIME(6) NOT NULL,
+  finished_at DATETIME(6) NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY cq_reshards_running (running)
+)` + tableOptions,
+	}},
 }

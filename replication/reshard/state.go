@@ -1,0 +1,128 @@
+package reshard
+
+import (
+	"time"
+
+	"github.com/cangqiong/cangqiong/replication/reshard/move"
+	"github.com/cangqiong/cangqiong/sharding/ring"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
+)
+
+// state is a workflow's checkpoint, stored as JSON in cq_reshards.state:
+// everything a node needs to resume it where another left off.
+type state struct {
+	Request Request `json:"request"`
+	// Start is the map the workflow began from.
+	Start *shardmap.Map `json:"start"`
+	// Joined is the map Preparing commits (the new shard joining, or the
+	// removed one draining), and after an aborted cutover the unfrozen map
+	// that replaced it. Its Settled() is where the workflow ends.
+	Joined *shardmap.Map `json:"joined"`
+	// JoinedCommitted says the control table holds Joined (or later).
+	JoinedCommitted bool        `json:"joined_committed,omitempty"`
+	Pairs           []pairState `json:"pairs"`
+	// CopyStarted is when the first copy began (for the ETA).
+	CopyStarted time.Time `json:"copy_started,omitzero"`
+	// FrozenEpoch is the epoch of the map that holds the moving users'
+	// writes, once the cutover chose it; HoldStart when it was committed.
+	FrozenEpoch uint64    `json:"frozen_epoch,omitempty"`
+	HoldStart   time.Time `json:"hold_start,omitzero"`
+	Cutovers    int       `json:"cutovers,omitempty"`
+	// SettledEpoch is the epoch where the new owners serve; SettledAt when
+	// it was committed, Hold how long writes were held.
+	SettledEpoch uint64        `json:"settled_epoch,omitempty"`
+	SettledAt    time.Time     `json:"settled_at,omitzero"`
+	Hold         time.Duration `json:"hold,omitempty"`
+}
+
+// pairState is the checkpoint of one (source, target) pair.
+type pairState struct {
+	Pair
+	// HeadSet says Head was read: the source's outbox sequence before the
+	// copy began; the catch-up starts after it.
+	HeadSet bool          `json:"head_set,omitempty"`
+	Head    uint64        `json:"head,omitempty"`
+	Copy    move.Progress `json:"copy"`
+	// Cursor is the last source outbox change caught up.
+	Cursor uint64 `json:"cursor,omitempty"`
+	// TargetHead is the target's outbox sequence when the cutover ended:
+	// a user the target changed after it is left out of verification.
+	TargetHead uint64 `json:"target_head,omitempty"`
+	Verified   bool   `json:"verified,omitempty"`
+	Cleaned    bool   `json:"cleaned,omitempty"`
+}
+
+// plan is what a state's Joined map moves, compiled once per run.
+type plan struct {
+	delta  *shardmap.Delta
+	ranges []shardmap.Range
+}
+
+func newPlan(joined *shardmap.Map, opts ring.Options) (*plan, error) {
+	d, err := shardmap.Diff(joined, joined.Settled(), opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{delta: d}
+	for _, m := range d.Ranges {
+		if n := len(p.ranges); n > 0 && p.ranges[n-1].End+1 == m.Start {
+			p.ranges[n-1].End = m.End
+			continue
+		}
+		p.ranges = append(p.ranges, shardmap.Range{Start: m.Start, End: m.End})
+	}
+	return p, nil
+}
+
+// filter selects the users moving from one shard to another.
+func (p *plan) filter(from, to string) func(int64) bool {
+	return func(user int64) bool {
+		f, t, ok := p.delta.Moves(user)
+		return ok && f == from && t == to
+	}
+}
+
+// status is what the operator sees of a record.
+func (r *record) status() Status {
+	st := Status{
+		ID: r.ID, Kind: r.Kind, Shard: r.Shard, Phase: r.Phase, Error: r.Error,
+		StartedAt: r.Started, UpdatedAt: r.Updated, FinishedAt: r.Finished,
+		Hold: r.State.Hold, Pairs: []Pair{},
+	}
+	if r.Expired < 0 && !r.Phase.Final() {
+		st.Owner = r.Owner
+	}
+	if r.State.Start != nil {
+		st.FromEpoch = r.State.Start.Epoch
+	}
+	if t := r.State.SettledAt; !t.IsZero() {
+		st.CutoverAt = &t
+	}
+	if r.Phase == Done {
+		st.ToEpoch = r.State.SettledEpoch
+	}
+	var scanned, total int64
+	for _, p := range r.State.Pairs {
+		st.Pairs = append(st.Pairs, p.Pair)
+		st.Fraction += p.Fraction
+		st.Users += p.Users
+		st.Rows += p.Rows
+		st.Lag += p.Lag
+		scanned += p.Scanned
+		total += max(p.SourceRows, p.Scanned)
+	}
+	copied := len(r.State.Pairs) > 0
+	for _, p := range r.State.Pairs {
+		copied = copied && p.Copied
+	}
+	switch {
+	case copied:
+		st.Progress = 1
+	case total > 0:
+		st.Progress = min(float64(scanned)/float64(total), 0.99)
+		if elapsed := r.Updated.Sub(r.State.CopyStarted); r.Phase == Copying && !r.State.CopyStarted.IsZero() && st.Progress > 0.01 {
+			st.ETA = time.Duration(float64(elapsed) * (1 - st.Progress) / st.Progress).Round(time.Second)
+		}
+	}
+	return st
+}
