@@ -201,7 +201,8 @@ func (c *upCmd) report(e *env, m *shardmap.Map, mapPath string) {
 		fmt.Fprintf(w, "up: %-15s %s/%s (%s, weight %d)\n", s.ID, s.Address, s.DatabaseName(), s.State, s.Weight)
 	}
 	fmt.Fprintf(w, "up: shard map epoch %d in %s; schema migrated\n", m.Epoch, mapPath)
-	fmt.Fprintln(w, "up: not yet part of the deployment: the change stream to the edges, resharding, the front door (later issues)")
+	fmt.Fprintln(w, "up: edges follow the change stream: a write at the core purges their caches")
+	fmt.Fprintln(w, "up: not yet part of the deployment: the front door, regional failover drills, the Terraform provider (later issues)")
 }
 
 // howTo shows how to talk to the deployment by hand.
@@ -212,4 +213,5 @@ func (c *upCmd) howTo(e *env, pkiDir string, nodes []*core.Node, edges []*upEdge
 	tls := fmt.Sprintf("--cacert %s --cert %s --key %s", filepath.Join(pkiDir, certs.CACertFile), crt, key)
 	fmt.Fprintf(e.stdout, "up: a core directly (as an edge)  curl %s https://%s/api/v1/shops\n", tls, nodes[0].TunnelAddr())
 	fmt.Fprintf(e.stdout, "up: admin  curl -H \"Authorization: Bearer $(cat %s)\" http://%s/admin/v1/members\n", filepath.Join(pkiDir, "admin.token"), nodes[0].AdminAddr())
+	fmt.Fprintf(e.stdout, "up: reshard  bin/cangqiong reshard status --admin http://%s --token-file %s\n", nodes[0].AdminAddr(), filepath.Join(pkiDir, "admin.token"))
 }
