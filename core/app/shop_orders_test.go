@@ -5,6 +5,9 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/cangqiong/cangqiong/sharding/router"
+	"github.com/cangqiong/cangqiong/sharding/schema"
 )
 
 // TestShopOrdersAcrossShards: a merchant's listing of one shop's orders
@@ -127,4 +130,76 @@ func shardsHold(t *testing.T, e *env, shop int64) []string {
 		refs[i] = o.Ref
 	}
 	return refs
+}
+
+// TestShopOrdersSkipCopiesAReshardLeftBehind: during a reshard's grace
+// period the old shard still holds copies of the moved users' orders. The
+// listing selects user_id, so the executor drops every row a shard does
+// not own, and each order is listed once.
+func TestShopOrdersSkipCopiesAReshardLeftBehind(t *testing.T) {
+	for _, q := range []string{listShopOrdersSQL, listShopOrdersAfterSQL} {
+		if p, err := router.New(schema.VSchema(), router.Options{}); err != nil {
+			t.Fatal(err)
+		} else if plan, err := p.Plan(q); err != nil || plan.Merge == nil || plan.Merge.ShardKey == nil {
+			t.Fatalf("%s: the scatter does not select the shard key (%v): %v", q, err, plan)
+		}
+	}
+	e := start(t, 3)
+	const owner = 901
+	cat := e.shopWithDishes(owner, "eu", 1)
+	for i, shard := range []string{"shard-0", "shard-1", "shard-2"} {
+		u := e.as(customer(e.c.UserOn(shard, int64(3000+100*i))))
+		addr := u.address()
+		for j := range 3 {
+			u.putCart(cat.Shop.ID, cat.Dishes[0].ID, j+1)
+			u.order(addr.ID, "o-"+itoa(int64(j)))
+		}
+	}
+	want := shardsHold(t, e, cat.Shop.ID)
+	shards := e.c.Topology.RingShards()
+	held := make([][][]any, len(shards))
+	for i, shard := range shards {
+		held[i] = shopOrderRows(t, e, cat.Shop.ID, shard)
+	}
+	for i, rows := range held { // each shard's orders onto the next shard
+		for _, vals := range rows {
+			if _, err := e.c.Direct(t, shards[(i+1)%len(shards)]).Exec(insertOrderSQL, vals...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := pageThrough(t, e.as(merchant(owner)), cat.Shop.ID, 2); !slices.Equal(got, want) {
+		t.Fatalf("with copies on the next shard listed\n%v\nwant\n%v", got, want)
+	}
+}
+
+// shopOrderRows reads the shop's orders on one shard as insertOrderSQL's
+// arguments.
+func shopOrderRows(t *testing.T, e *env, shop int64, shard string) [][]any {
+	t.Helper()
+	rows, err := e.c.Direct(t, shard).QueryContext(context.Background(), "SELECT "+orderCols+" FROM orders WHERE shop_id = ?", shop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]any
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		t.Fatalf("%s holds %d orders of shop %d (%v)", shard, len(out), shop, err)
+	}
+	return out
 }

@@ -11,6 +11,26 @@
 // query with a *ShardError naming it. DDL broadcast runs on every shard,
 // joining ones included, and reports every shard that failed.
 //
+// # Rows a shard does not own
+//
+// A reshard copies the rows of moving users to their new shard, switches
+// the map, and deletes the old copies only after a grace period, so for a
+// while some users' rows sit on two shards. Keyed statements reach the
+// owner only, and a multi-shard SELECT sends each shard only the keys it
+// owns. A scatter whose plan knows the result column of the shard key
+// (router.Merge.ShardKey: the key is selected, or comes with a wildcard)
+// drops every row whose key the shard it came from does not own in the
+// topology the statement was routed with: one ring lookup per row, no
+// allocation. It does so before ORDER BY, LIMIT and OFFSET, so each row
+// comes back once, from its owner. When the dropped rows leave a shard
+// short of the rows its LIMIT asked for, that shard is read again with
+// twice the LIMIT until it runs out of rows or enough of its own are in.
+// Not checked, and so returned twice during a grace period: the rows of a
+// scatter that does not select the key (select it: the shop order listing
+// in core/app does), rows whose key is NULL (the outer side of a join),
+// and aggregates (COUNT/SUM/MIN/MAX merge per-shard totals, which count
+// the copies).
+//
 // Ordering merged rows compares values in Go: integers, decimals and floats
 // by value, times by instant, strings byte by byte. That matches a single
 // server because the product's schema uses the utf8mb4_bin collation.

@@ -35,18 +35,17 @@ func newResult(rows *sql.Rows) (*result, error) {
 	return res, nil
 }
 
-// scanRow appends the current row. Scanning into *any copies []byte.
-func (r *result) scanRow(rows *sql.Rows) error {
+// scan reads the current row. Scanning into *any copies []byte.
+func (r *result) scan(rows *sql.Rows) ([]any, error) {
 	vals := make([]any, len(r.cols))
 	ptrs := make([]any, len(r.cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
 	if err := rows.Scan(ptrs...); err != nil {
-		return err
+		return nil, err
 	}
-	r.rows = append(r.rows, vals)
-	return nil
+	return vals, nil
 }
 
 // merge combines the shards' results as the route says.
@@ -91,9 +90,9 @@ func window(rows [][]any, limit, offset int64) [][]any {
 func sortRows(r *result, items []router.OrderItem) error {
 	idx := make([]int, len(items))
 	for i, it := range items {
-		j, err := r.column(it)
+		j, err := r.column(it.Index, it.Column)
 		if err != nil {
-			return err
+			return fmt.Errorf("exec: ORDER BY %w", err)
 		}
 		idx[i] = j
 	}
@@ -112,20 +111,21 @@ func sortRows(r *result, items []router.OrderItem) error {
 	return nil
 }
 
-// column finds the result column of an ORDER BY term.
-func (r *result) column(it router.OrderItem) (int, error) {
-	if it.Index >= 0 {
-		if it.Index >= len(r.cols) {
-			return 0, fmt.Errorf("exec: ORDER BY position %d of %d columns", it.Index+1, len(r.cols))
+// column finds a result column the plan names by 0-based index or, with
+// index -1, by name (the first of that name).
+func (r *result) column(index int, name string) (int, error) {
+	if index >= 0 {
+		if index >= len(r.cols) {
+			return 0, fmt.Errorf("position %d of %d columns", index+1, len(r.cols))
 		}
-		return it.Index, nil
+		return index, nil
 	}
 	for i, c := range r.cols {
-		if strings.EqualFold(c, it.Column) {
+		if strings.EqualFold(c, name) {
 			return i, nil
 		}
 	}
-	return 0, fmt.Errorf("exec: ORDER BY %s: no such result column", it.Column)
+	return 0, fmt.Errorf("%s: no such result column", name)
 }
 
 // numericType reports whether a column holds numbers the driver may hand

@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cangqiong/cangqiong/sharding/router"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -115,8 +118,12 @@ func (e *Executor) fanout(ctx context.Context, st *state, r *router.Route, parts
 		if p == nil {
 			return nil, fmt.Errorf("%w %q", ErrUnknownShard, part.Shard)
 		}
+		rd := &reader{p: p, part: part, budget: &budget}
+		if r.Kind == router.Scatter && r.Merge != nil && r.Merge.ShardKey != nil {
+			rd.own = &owner{topo: st.topo, shard: part.Shard, key: *r.Merge.ShardKey}
+		}
 		g.Go(func() error {
-			res, err := readAll(gctx, p, part, &budget)
+			res, err := rd.readOwned(gctx, r)
 			results[i] = res
 			return p.wrap(err)
 		})
@@ -131,26 +138,101 @@ func (e *Executor) fanout(ctx context.Context, st *state, r *router.Route, parts
 	return &Rows{merged: merged}, nil
 }
 
-// readAll runs one part and reads its rows, charging them to budget.
-func readAll(ctx context.Context, p *pool, part router.Part, budget *atomic.Int64) (*result, error) {
-	rows, err := p.db.QueryContext(ctx, part.SQL, part.Args...)
+// reader reads one part of a fanout.
+type reader struct {
+	p      *pool
+	part   router.Part
+	budget *atomic.Int64 // rows the whole merge may still hold
+	own    *owner        // nil: keep every row
+}
+
+// readOwned reads the part. When rows were dropped as not owned and the
+// shard filled its LIMIT, owned rows beyond the LIMIT may belong in the
+// result: it reads the shard again with twice the LIMIT until the shard
+// runs out of rows or enough owned ones are in. That happens only while a
+// reshard leaves copies behind, and only on shards that hold some.
+func (rd *reader) readOwned(ctx context.Context, r *router.Route) (*result, error) {
+	want := r.ShardRows()
+	for asked := want; ; {
+		res, dropped, err := rd.read(ctx)
+		if err != nil || dropped == 0 || int64(len(res.rows)) >= want || int64(len(res.rows)+dropped) < asked {
+			return res, err
+		}
+		asked = asked * 2
+		if asked < 0 {
+			asked = math.MaxInt64
+		}
+		sql, args, ok := r.ShardSQL(asked)
+		if !ok {
+			return res, nil
+		}
+		rd.budget.Add(int64(len(res.rows)))
+		rd.part.SQL, rd.part.Args = sql, args
+	}
+}
+
+// read runs the part once and reads its rows, charging the rows it keeps
+// to the budget. dropped counts the rows of users the shard does not own.
+func (rd *reader) read(ctx context.Context) (res *result, dropped int, err error) {
+	rows, err := rd.p.db.QueryContext(ctx, rd.part.SQL, rd.part.Args...)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer rows.Close()
-	res, err := newResult(rows)
-	if err != nil {
-		return nil, err
+	if res, err = newResult(rows); err != nil {
+		return nil, 0, err
+	}
+	col := -1
+	if rd.own != nil {
+		if col, err = res.column(rd.own.key.Index, rd.own.key.Column); err != nil {
+			return nil, 0, fmt.Errorf("exec: shard key %w", err)
+		}
 	}
 	for rows.Next() {
-		if budget.Add(-1) < 0 {
-			return nil, ErrTooManyRows
+		vals, err := res.scan(rows)
+		if err != nil {
+			return nil, 0, err
 		}
-		if err := res.scanRow(rows); err != nil {
-			return nil, err
+		if col >= 0 && !rd.own.owns(vals[col]) {
+			dropped++
+			continue
 		}
+		if rd.budget.Add(-1) < 0 {
+			return nil, 0, ErrTooManyRows
+		}
+		res.rows = append(res.rows, vals)
 	}
-	return res, rows.Err()
+	return res, dropped, rows.Err()
+}
+
+// owner says whether a row's shard key belongs to the shard it was read
+// from, in the topology the query was routed with.
+type owner struct {
+	topo  *shardmap.Topology
+	shard string
+	key   router.KeyColumn
+}
+
+// owns reports whether the shard owns key value v. A value that is not an
+// integer (NULL: the outer side of a join) cannot be checked; the row is
+// kept.
+func (o *owner) owns(v any) bool {
+	k, ok := keyValue(v)
+	return !ok || o.topo.Owner(k) == o.shard
+}
+
+// keyValue reads a BIGINT shard key as the driver hands it over.
+func keyValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case uint64:
+		return int64(x), x <= math.MaxInt64
+	case []byte:
+		k, err := strconv.ParseInt(string(x), 10, 64)
+		return k, err == nil
+	}
+	return 0, false
 }
 
 // broadcast runs DDL on every shard, joining ones included. It does not

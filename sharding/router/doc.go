@@ -18,7 +18,14 @@
 //     is split per shard.
 //   - scatter: a SELECT on sharded tables without a key runs on every shard
 //     that owns users; rows are merged honouring ORDER BY, LIMIT/OFFSET and
-//     COUNT/SUM/MIN/MAX without GROUP BY.
+//     COUNT/SUM/MIN/MAX without GROUP BY. When the shard key is one of the
+//     result columns, Merge.ShardKey says which (by index, or by name
+//     after a wildcard), so the executor can drop rows a shard does not
+//     own: the copies a reshard leaves on a user's old shard until its
+//     grace period ends. Such a plan with a LIMIT keeps a per-shard
+//     rewrite (Route.ShardSQL) to read a shard again with a larger LIMIT.
+//     A scatter that does not select the key, and an aggregate one,
+//     cannot be checked.
 //   - global: every table is global (or there is none).
 //   - broadcast: DDL on a sharded (or local) table runs on every shard.
 //   - local: a statement on per-shard tables only; it runs on the shard the

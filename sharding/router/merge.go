@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cangqiong/cangqiong/sharding/vschema"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
@@ -169,4 +170,63 @@ func limitValue(p *planner, e ast.ExprNode, what string) (*Value, error) {
 		return nil, refuse(ErrUnsupported, what+" must be a non-negative integer or ?")
 	}
 	return &v, nil
+}
+
+// keyResult finds the result column of a scatter that holds each row's
+// shard key, so the executor can drop rows the shard does not own. It
+// returns nil when it cannot be sure: the key is not selected, or a
+// wildcard hides positions and another result column could share the
+// key's name.
+func keyResult(a *analysis, sc *scope, s *ast.SelectStmt) *KeyColumn {
+	wildcard := false
+	for i, f := range s.Fields.Fields {
+		switch {
+		case f.WildCard != nil:
+			wildcard = true
+		case !wildcard && isKeyColumn(a, sc, f.Expr):
+			return &KeyColumn{Index: i, Column: fieldName(f)}
+		}
+	}
+	if !wildcard {
+		return nil
+	}
+	// A wildcard brings every column of its tables, the key among them,
+	// but the plan does not know how many: find the key by name at run
+	// time. That is sound when all the tables share the key's name (one
+	// table has one column of a name) and no other result column takes it.
+	name := ""
+	for _, in := range sc.insts {
+		if in.vt.Kind != vschema.Sharded || name != "" && in.vt.Column != name {
+			return nil
+		}
+		name = in.vt.Column
+	}
+	for _, f := range s.Fields.Fields {
+		if f.WildCard == nil && fieldName(f) == name && !isKeyColumn(a, sc, f.Expr) {
+			return nil
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	return &KeyColumn{Index: -1, Column: name}
+}
+
+// isKeyColumn reports whether e is the shard-key column of a table of sc.
+// An unqualified name several tables share (JOIN … USING) counts when it
+// is the key of every table.
+func isKeyColumn(a *analysis, sc *scope, e ast.ExprNode) bool {
+	if a.keyColumn(sc, e) != nil {
+		return true
+	}
+	c, ok := unparen(e).(*ast.ColumnNameExpr)
+	if !ok || c.Name.Table.L != "" || c.Name.Schema.L != "" || len(sc.insts) < 2 {
+		return false
+	}
+	for _, in := range sc.insts {
+		if in.vt.Kind != vschema.Sharded || in.vt.Column != c.Name.Name.L {
+			return false
+		}
+	}
+	return true
 }

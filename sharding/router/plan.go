@@ -73,7 +73,8 @@ type Plan struct {
 	// Merge says how rows of several shards combine (scatter, split IN).
 	Merge *Merge `json:"merge,omitempty"`
 	// Rewrite is the per-shard text for a merge that needs a different
-	// statement on each shard (split IN lists, LIMIT with OFFSET).
+	// statement on each shard (split IN lists, LIMIT with OFFSET), or
+	// that may re-read a shard with a larger LIMIT (see Rewrite).
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
 
 	sql      string // the statement text as given
@@ -97,6 +98,22 @@ type Merge struct {
 	// Aggregates, when set, has one entry per result column
 	// (count, sum, min or max) and the merged result is one row.
 	Aggregates []Aggregate `json:"aggregates,omitempty"`
+	// ShardKey, set on scatter plans only, is the result column that holds
+	// the shard key of each row. The executor drops a row whose key the
+	// shard it came from does not own (a copy left behind, or not yet
+	// switched over, by a reshard) before it merges. nil: the key is not
+	// selected, so rows cannot be checked (aggregates never can).
+	ShardKey *KeyColumn `json:"shard_key,omitempty"`
+}
+
+// KeyColumn is the result column that holds the shard key.
+type KeyColumn struct {
+	// Index is the 0-based result column, or -1 when a wildcard comes
+	// first: then Column is looked up among the result columns by name
+	// (the first one of that name; every column of that name holds the
+	// key).
+	Index  int    `json:"index"`
+	Column string `json:"column,omitempty"`
 }
 
 // OrderItem is one ORDER BY term, resolved to a result column.
@@ -118,7 +135,10 @@ const (
 	AggMax   Aggregate = "max"   // greatest non-NULL value
 )
 
-// Rewrite is a statement with holes, to be filled per shard.
+// Rewrite is a statement with holes, to be filled per shard. A scatter
+// plan with a ShardKey and a LIMIT always has one, even without OFFSET, so
+// that a shard whose rows the LIMIT cut short after stale copies were
+// dropped can be read again with a larger LIMIT (Route.ShardSQL).
 type Rewrite struct {
 	// Segments surround the holes: len(Segments) == len(Holes)+1.
 	Segments []string `json:"segments"`

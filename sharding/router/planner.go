@@ -184,6 +184,9 @@ func (p *planner) selectPlan(s *ast.SelectStmt) (*Plan, error) {
 		plan.mergeErr = mergeErr
 		return plan, nil
 	}
+	if plan.Kind == Scatter {
+		merge.ShardKey = keyResult(a, top, s)
+	}
 	plan.Merge = merge
 	var in *keyFact
 	if plan.Split {

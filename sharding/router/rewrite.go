@@ -20,12 +20,27 @@ const (
 // rewrite builds the per-shard statement of a merge that needs one: the IN
 // list of a split becomes a hole filled with each shard's keys, and LIMIT n
 // OFFSET m becomes LIMIT hole (each shard returns its first n+m rows; the
-// merge applies the offset). The AST is discarded after planning, so it is
-// edited in place.
+// merge applies the offset). A scatter that checks ownership gets the
+// LIMIT hole even without OFFSET, to re-read a shard with a larger LIMIT.
+// The AST is discarded after planning, so it is edited in place.
 func (p *planner) rewrite(s *ast.SelectStmt, in *keyFact, m *Merge) (*Rewrite, error) {
-	if in == nil && m.Offset == nil {
+	needed := in != nil || m.Offset != nil
+	rereads := m.ShardKey != nil && m.Limit != nil // see Rewrite
+	if !needed && !rereads {
 		return nil, nil
 	}
+	rw, err := p.withHoles(s, in, m, m.Offset != nil || rereads)
+	if err != nil && !needed {
+		// Only re-reads want it: the statement runs without them rather
+		// than being refused.
+		return nil, nil
+	}
+	return rw, err
+}
+
+// withHoles restores s with the IN list of in (if any) and, if limit, the
+// LIMIT as holes.
+func (p *planner) withHoles(s *ast.SelectStmt, in *keyFact, m *Merge, limit bool) (*Rewrite, error) {
 	if strings.Contains(p.sql, "cq_hole_") {
 		return nil, refuse(ErrUnsupported, "the text cq_hole_ is reserved by the router")
 	}
@@ -38,10 +53,10 @@ func (p *planner) rewrite(s *ast.SelectStmt, in *keyFact, m *Merge) (*Rewrite, e
 			}
 		}
 	}
-	if m.Offset != nil {
+	if limit {
 		s.Limit = &ast.Limit{Count: ast.NewValueExpr(holeLimit, "", "")}
 		for _, v := range []*Value{m.Limit, m.Offset} {
-			if v.IsArg() {
+			if v != nil && v.IsArg() {
 				rw.LimitArgs = append(rw.LimitArgs, v.Arg)
 			}
 		}

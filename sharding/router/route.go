@@ -26,6 +26,10 @@ type Route struct {
 	Limit  int64 `json:"limit"`
 	Offset int64 `json:"offset,omitempty"`
 	Write  bool  `json:"write,omitempty"`
+
+	// For ShardSQL: the plan's rewrite and the arguments as given.
+	rewrite *Rewrite
+	args    []any
 }
 
 // Part is one shard's statement of a Multi route.
@@ -115,12 +119,29 @@ func (p *Plan) scatter(args []any) (Route, error) {
 	if err != nil {
 		return Route{}, err
 	}
-	r := Route{Kind: Scatter, SQL: p.sql, Args: args, Merge: p.Merge, Limit: limit, Offset: offset}
-	if p.Rewrite != nil {
-		r.SQL = p.Rewrite.render(nil, shardRows(limit, offset))
-		r.Args = p.Rewrite.args(args, nil)
+	r := Route{Kind: Scatter, SQL: p.sql, Args: args, Merge: p.Merge, Limit: limit, Offset: offset, rewrite: p.Rewrite, args: args}
+	if p.Merge.Offset != nil {
+		r.SQL, r.Args, _ = r.ShardSQL(shardRows(limit, offset))
 	}
 	return r, nil
+}
+
+// ShardRows is how many rows each shard of a Scatter route is asked for:
+// LIMIT + OFFSET, or math.MaxInt64 when there is no LIMIT.
+func (r *Route) ShardRows() int64 { return shardRows(r.Limit, r.Offset) }
+
+// ShardSQL is the statement and arguments that ask one shard of a Scatter
+// route for its first n rows instead of ShardRows. The executor uses it to
+// read a shard again when the rows it dropped as not owned (see
+// Merge.ShardKey) left it short and its LIMIT may have cut owned rows off.
+// ok is false when the plan kept no per-shard rewrite: it keeps one for an
+// OFFSET, or for a ShardKey with a LIMIT when the router can rewrite the
+// statement.
+func (r *Route) ShardSQL(n int64) (sql string, args []any, ok bool) {
+	if r.Kind != Scatter || r.rewrite == nil {
+		return "", nil, false
+	}
+	return r.rewrite.render(nil, n), r.rewrite.args(r.args, nil), true
 }
 
 // window resolves LIMIT and OFFSET (Limit -1: none).

@@ -10,7 +10,7 @@ func ExampleTables() {
 	fmt.Println(schema.Tables(schema.Global))
 	fmt.Println(schema.Tables(schema.Shard))
 	// Output:
-	// [cq_schema_migrations shops categories dishes cq_shard_map cq_shard_map_history cq_global_changes cq_global_seq cq_regions cq_relay_leases cq_stream_acks]
+	// [cq_schema_migrations shops categories dishes cq_shard_map cq_shard_map_history cq_global_changes cq_global_seq cq_regions cq_relay_leases cq_stream_acks cq_reshards]
 	// [cq_schema_migrations users addresses cart_items orders order_items payments idempotency_keys cq_changes cq_change_seq]
 }
 

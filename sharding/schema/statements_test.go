@@ -52,7 +52,7 @@ func TestMigrationsAreOrdered(t *testing.T) {
 
 func TestTables(t *testing.T) {
 	want := map[Kind][]string{
-		Global: {"cq_schema_migrations", "shops", "categories", "dishes", "cq_shard_map", "cq_shard_map_history", "cq_global_changes", "cq_global_seq", "cq_regions", "cq_relay_leases", "cq_stream_acks"},
+		Global: {"cq_schema_migrations", "shops", "categories", "dishes", "cq_shard_map", "cq_shard_map_history", "cq_global_changes", "cq_global_seq", "cq_regions", "cq_relay_leases", "cq_stream_acks", "cq_reshards"},
 		Shard:  {"cq_schema_migrations", "users", "addresses", "cart_items", "orders", "order_items", "payments", "idempotency_keys", "cq_changes", "cq_change_seq"},
 	}
 	for kind, w := range want {

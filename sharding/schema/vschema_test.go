@@ -14,7 +14,7 @@ func TestVSchemaCoversEveryTable(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want sharded by user_id", name, tb, err)
 		}
 	}
-	for _, name := range []string{"shops", "categories", "dishes", "cq_shard_map", "cq_shard_map_history", "cq_global_changes", "cq_global_seq", "cq_regions", "cq_relay_leases", "cq_stream_acks"} {
+	for _, name := range []string{"shops", "categories", "dishes", "cq_shard_map", "cq_shard_map_history", "cq_global_changes", "cq_global_seq", "cq_regions", "cq_relay_leases", "cq_stream_acks", "cq_reshards"} {
 		if tb, err := vs.Table(name); err != nil || tb.Kind != vschema.Global {
 			t.Errorf("%s: %+v, %v; want global", name, tb, err)
 		}
