@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,6 +145,19 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+
+	// The operator's view, through the real command.
+	token := filepath.Join(t.TempDir(), "admin.token")
+	os.WriteFile(token, []byte("test-admin-token-0123456789"), 0o600)
+	admin := []string{"--admin", "http://" + procs[2].admin, "--token-file", token}
+	r := runCLI(t, nil, append([]string{"reshard", "status", strconv.FormatUint(st.ID, 10)}, admin...)...)
+	if want := fmt.Sprintf("reshard %d done: added shard-2", st.ID); r.code != 0 || !strings.Contains(r.stdout, want) {
+		t.Errorf("reshard status: exit %d, stdout %q, want a line with %q", r.code, r.stdout, want)
+	}
+	r = runCLI(t, nil, append([]string{"reshard", "add", "--shard", "shard-2", "--address", extra.Addr()}, admin...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "shard_exists") {
+		t.Errorf("adding shard-2 again: exit %d, stderr %q, want a shard_exists refusal", r.code, r.stderr)
+	}
 
 	final, err := control.NewStore(d.Direct(t, "global")).Load(context.Background())
 	if err != nil {

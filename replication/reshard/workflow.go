@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -26,6 +27,9 @@ func (f *fatal) Error() string { return f.err.Error() }
 func (f *fatal) Unwrap() error { return f.err }
 
 func fatalf(format string, args ...any) error { return &fatal{fmt.Errorf(format, args...)} }
+
+// slowHold is a cutover hold worth a warning: writes waited this long.
+const slowHold = 500 * time.Millisecond
 
 // saveEvery bounds how often the copy checkpoints its progress.
 const saveEvery = 250 * time.Millisecond
@@ -401,14 +405,17 @@ func (w *workflow) cutover(ctx context.Context) error {
 			}
 			w.c.log.Info("holding the moving users' writes", "id", w.r.ID, "epoch", frozen.Epoch, "ranges", len(frozen.Frozen))
 		}
+		frozenAt := time.Now()
 		if lagging, err := w.awaitEpoch(ctx, st.FrozenEpoch); err != nil {
 			return err
 		} else if lagging != nil {
 			return w.unfreeze(ctx, lagging)
 		}
+		heldAt := time.Now()
 		if err := w.finalCatchUp(ctx); err != nil {
 			return err
 		}
+		caughtUpAt := time.Now()
 		if w.r.Phase != Cutover {
 			return w.unfreeze(ctx, nil) // a pair's copy starts over
 		}
@@ -431,7 +438,13 @@ func (w *workflow) cutover(ctx context.Context) error {
 			st.Hold = time.Since(st.HoldStart)
 		}
 		st.SettledAt = time.Now().UTC()
-		w.c.log.Info("cut over: the new owners serve", "id", w.r.ID, "epoch", settled.Epoch, "hold", st.Hold)
+		level := slog.LevelInfo
+		if st.Hold > slowHold {
+			level = slog.LevelWarn
+		}
+		w.c.log.Log(ctx, level, "cut over: the new owners serve", "id", w.r.ID, "epoch", settled.Epoch, "hold", st.Hold,
+			"freeze_commit", frozenAt.Sub(st.HoldStart), "nodes_hold", heldAt.Sub(frozenAt),
+			"last_changes", caughtUpAt.Sub(heldAt), "settle_commit", time.Since(caughtUpAt))
 	}
 	return w.advance(ctx, Verifying)
 }
