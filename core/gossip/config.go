@@ -53,11 +53,11 @@ var ErrInvalidConfig = errors.New("gossip: invalid config")
 
 // Config controls a gossip node. Zero fields take the documented defaults.
 type Config struct {
-	// NodeName is unique in the cluster. Required. A node restarted under
-	// the same name should come back on the same BindAddr:BindPort:
-	// memberlist refuses a known name from a new address until it has
-	// forgotten the dead node (its GossipToTheDeadTime: 30 s lan, 15 s
-	// local).
+	// NodeName is unique in the cluster, at most 255 bytes. Required. A
+	// node restarted under the same name should come back on the same
+	// BindAddr:BindPort: memberlist refuses a known name from a new
+	// address until it has forgotten the dead node (its
+	// GossipToTheDeadTime: 30 s lan, 15 s local).
 	NodeName string
 	// BindAddr is the address gossip listens (UDP and TCP) and advertises
 	// on. "": DefaultBindAddr.
@@ -89,8 +89,9 @@ type Config struct {
 	// OnChange, if set, is called with each topology the node starts
 	// serving: serially, in increasing epoch order, the first map
 	// included (possibly before Start returns). The node announces the
-	// epoch in its metadata (Member.Epoch) only after OnChange returned, so
-	// a member announcing epoch e has finished OnChange for e: that is the
+	// epoch (in its metadata, and straight to every member: Member.Epoch)
+	// only after OnChange returned, so a member announcing epoch e has
+	// finished OnChange for e: that is the
 	// hook for work the rest of the cluster must be able to rely on (the
 	// core drains transactions of older maps there). It must not call
 	// Commit or Shutdown; a slow OnChange delays the announcement and the
@@ -127,6 +128,8 @@ func (c Config) check() error {
 	switch {
 	case c.NodeName == "":
 		return errors.New("NodeName is required")
+	case len(c.NodeName) > maxNodeName:
+		return fmt.Errorf("NodeName is %d bytes, at most %d", len(c.NodeName), maxNodeName)
 	case len(c.SecretKey) == 0:
 		return errors.New("SecretKey is required: gossip is always encrypted")
 	case len(c.SecretKey) != 16 && len(c.SecretKey) != 24 && len(c.SecretKey) != 32:

@@ -1,7 +1,9 @@
 package gossip
 
 import (
+	"bytes"
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -89,7 +91,7 @@ func TestDelegateLocalStateAndBroadcasts(t *testing.T) {
 	g := offlineNode(t, nil)
 	d := delegate{g}
 	for _, e := range []uint64{2, 3} {
-		if err := g.compileAndApply(testMap(e), "test"); err != nil {
+		if err := g.compileAndApply(testMap(e), nil, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,7 +124,7 @@ func TestBigMapsAreGossipedAsNotices(t *testing.T) {
 		s.ID = "shard-big-" + string(rune('a'+i))
 		big.Shards = append(big.Shards, s)
 	}
-	if err := g.compileAndApply(big, "test"); err != nil {
+	if err := g.compileAndApply(big, nil, "test"); err != nil {
 		t.Fatal(err)
 	}
 	out := delegate{g}.GetBroadcasts(2, 1400)
@@ -148,11 +150,114 @@ func TestNoticeTriggersReload(t *testing.T) {
 	waitFor(t, 5*time.Second, "epoch 4 from the store", func() bool { return g.Epoch() == 4 })
 }
 
+// A node that heard of an epoch whose map it is still decoding or applying
+// (a big one takes a while) gives it another hintGrace before it reads the
+// store; if the map never makes it, the store is read after all.
+func TestReloadWaitsForAMapOnItsWay(t *testing.T) {
+	g := offlineNode(t, nil)
+	store := g.cfg.Store.(*memStore)
+	store.mu.Lock()
+	store.m = testMap(4)
+	store.mu.Unlock()
+	raise(&g.incoming, 4) // as receive does before decoding; this one never arrives
+	start := time.Now()
+	delegate{g}.NotifyMsg(encodeNotice(4))
+	waitFor(t, 5*time.Second, "epoch 4 from the store", func() bool { return g.Epoch() == 4 })
+	if took := time.Since(start); took < 2*hintGrace {
+		t.Errorf("read the store after %v, want at least twice hintGrace (%v)", took, 2*hintGrace)
+	}
+}
+
 func TestNodeMeta(t *testing.T) {
 	g := offlineNode(t, nil)
 	g.cfg.Region, g.cfg.TunnelAddr = "eu", "10.0.0.1:8443"
 	m, err := decodeMeta(delegate{g}.NodeMeta(memberlist.MetaMaxSize))
 	if err != nil || m.epoch != 1 || m.region != "eu" || m.tunnelAddr != "10.0.0.1:8443" || m.leaving {
 		t.Errorf("NodeMeta decodes to %+v, %v", m, err)
+	}
+}
+
+// Serving announcements from alive members raise their Epoch; malformed
+// ones, ones as push/pull state, and ones naming this node or a name that
+// is not an alive member are dropped.
+func TestDelegateServingAnnouncements(t *testing.T) {
+	g := offlineNode(t, nil)
+	d := delegate{g}
+	g.members.NotifyJoin(&memberlist.Node{Name: "peer", Addr: net.ParseIP("127.0.0.1"), Port: 7946, Meta: meta_(1, false)})
+	serving := func(epoch uint64, node string) []byte {
+		b, err := encodeServing(epoch, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	peerEpoch := func() uint64 {
+		for _, m := range g.Members() {
+			if m.Name == "peer" {
+				return m.Epoch
+			}
+		}
+		t.Fatal("peer is not listed")
+		return 0
+	}
+
+	d.NotifyMsg(serving(3, "peer"))
+	if got := peerEpoch(); got != 3 {
+		t.Errorf("after peer announced 3: Epoch %d", got)
+	}
+	d.NotifyMsg(serving(2, "peer"))
+	if got := peerEpoch(); got != 3 {
+		t.Errorf("after peer announced 2: Epoch %d, want still 3", got)
+	}
+
+	rejected, ignored := g.stats.rejected.Load(), g.stats.ignored.Load()
+	d.MergeRemoteState(serving(4, "peer"), false)
+	d.MergeRemoteState(serving(4, "peer"), true)
+	if got := g.stats.rejected.Load() - rejected; got != 2 || peerEpoch() != 3 {
+		t.Errorf("serving announcements as push/pull state: %d of 2 rejected, peer at %d", got, peerEpoch())
+	}
+	d.NotifyMsg(serving(9, "ghost"))
+	d.NotifyMsg(serving(9, g.cfg.NodeName))
+	if got := g.stats.ignored.Load() - ignored; got != 2 {
+		t.Errorf("%d of 2 announcements from a non-member or this node ignored", got)
+	}
+	for _, m := range g.Members() {
+		if m.Name != "peer" {
+			t.Errorf("an announcement listed %+v", m)
+		}
+	}
+
+	g.members.NotifyLeave(&memberlist.Node{Name: "peer", Addr: net.ParseIP("127.0.0.1"), Port: 7946})
+	d.NotifyMsg(serving(5, "peer"))
+	if got := peerEpoch(); got != 1 {
+		t.Errorf("dead peer: Epoch %d, want its metadata's 1", got)
+	}
+	if g.Epoch() != 1 {
+		t.Errorf("serving epoch %d: an announcement is no map", g.Epoch())
+	}
+}
+
+// A received map is served onwards as it came, from a copy: memberlist
+// reuses the buffer once NotifyMsg or MergeRemoteState returned.
+func TestReceivedMapIsKeptFromACopy(t *testing.T) {
+	g := offlineNode(t, nil)
+	d := delegate{g}
+	for _, tc := range []struct {
+		epoch   uint64
+		deliver func([]byte)
+	}{{2, func(b []byte) { d.MergeRemoteState(b, false) }}, {3, d.NotifyMsg}} {
+		want, err := encodeMap(testMap(tc.epoch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := bytes.Clone(want)
+		tc.deliver(b)
+		for i := range b {
+			b[i] = 0xff
+		}
+		waitFor(t, 5*time.Second, "the map to be served", func() bool { return g.Epoch() == tc.epoch })
+		if got := d.LocalState(false); !bytes.Equal(got, want) {
+			t.Fatalf("epoch %d: serving %q, want %q", tc.epoch, got, want)
+		}
 	}
 }

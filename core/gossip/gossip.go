@@ -51,16 +51,18 @@ type Gossip struct {
 	queue   *memberlist.TransmitLimitedQueue
 
 	holder    shardmap.Holder
-	announced atomic.Uint64          // epoch in the metadata: OnChange returned for it
+	announced atomic.Uint64          // epoch announced (metadata, serving): OnChange returned for it
 	state     atomic.Pointer[[]byte] // the served map, encoded: push/pull state
 	hinted    atomic.Uint64          // highest epoch heard of
+	incoming  atomic.Uint64          // highest epoch of a map received (decoded or not)
 	leaving   atomic.Bool
 
-	applyMu sync.Mutex // serialises apply, so OnChange sees epochs in order
-	pendMu  sync.Mutex
-	pending *shardmap.Map // newest valid map received, not yet applied
-	applyCh chan struct{}
-	hintCh  chan struct{}
+	applyMu    sync.Mutex // serialises apply, so OnChange sees epochs in order
+	pendMu     sync.Mutex
+	pending    *shardmap.Map // newest valid map received, not yet applied
+	pendingMsg []byte        // the message it came in
+	applyCh    chan struct{}
+	hintCh     chan struct{}
 
 	ctx      context.Context // cancelled by Shutdown
 	cancel   context.CancelFunc
@@ -78,6 +80,7 @@ type Gossip struct {
 type stats struct {
 	rejected atomic.Uint64 // malformed or invalid messages
 	stale    atomic.Uint64 // well-formed but not newer than the served map
+	ignored  atomic.Uint64 // serving announcements from this node or a non-member
 }
 
 // Start loads the map from cfg.Store, starts memberlist and joins
@@ -154,23 +157,37 @@ func (g *Gossip) LocalAddr() string { return g.addr }
 func (g *Gossip) Members() []Member { return g.members.list() }
 
 // Commit stores next as the map's new epoch if the stored epoch is still
-// expectEpoch, then serves it and spreads it. The store's errors pass
-// through wrapped (errors.Is(err, control.ErrEpochConflict) on a lost
-// race); nothing is served or sent unless the store accepted next.
+// expectEpoch, then sends it to the other members and serves it (OnChange
+// included, before Commit returns). The store's errors pass through
+// wrapped (errors.Is(err, control.ErrEpochConflict) on a lost race);
+// nothing is served or sent unless the store accepted next.
 func (g *Gossip) Commit(ctx context.Context, expectEpoch uint64, next *shardmap.Map) error {
 	if g.closed.Load() {
 		return ErrClosed
 	}
+	// Encode the message the others get (once: it is also what this node
+	// serves) while the map compiles and the store answers: a map
+	// freezing many ranges takes a while to encode.
+	encoded := make(chan []byte, 1)
+	go func() {
+		msg, _ := encodeMap(next) // nil if invalid: Compile says why
+		encoded <- msg
+	}()
 	t, err := shardmap.Compile(next, g.cfg.RingOptions) // refuse before touching the store
+	if err == nil {
+		err = g.cfg.Store.CompareAndSwap(ctx, expectEpoch, next)
+	}
+	msg := <-encoded // also: next is the caller's again only once this is done
 	if err != nil {
 		return fmt.Errorf("gossip: commit epoch %d: %w", next.Epoch, err)
 	}
-	if err := g.cfg.Store.CompareAndSwap(ctx, expectEpoch, next); err != nil {
-		return fmt.Errorf("gossip: commit epoch %d: %w", next.Epoch, err)
+	// The others first: the local apply runs OnChange, which may drain
+	// transactions for a while. Every receiver applies epochs in order
+	// whatever order they arrive in.
+	if msg != nil && g.newer(t.Epoch()) {
+		g.sendAll(msg, "direct push failed; gossip will carry the map")
 	}
-	if g.apply(t, "commit") {
-		g.pushAll()
-	}
+	g.apply(t, msg, "commit")
 	return nil
 }
 

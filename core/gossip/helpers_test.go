@@ -109,12 +109,18 @@ func testLogger(t testing.TB) *slog.Logger {
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	waitForEvery(t, timeout, 5*time.Millisecond, what, cond)
+}
+
+// waitForEvery is waitFor polling every interval.
+func waitForEvery(t testing.TB, timeout, interval time.Duration, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
-		time.Sleep(5 * time.Millisecond) // polling interval, not synchronisation
+		time.Sleep(interval) // polling interval, not synchronisation
 	}
 }
 
@@ -154,11 +160,14 @@ func (l *applyLog) when(node string, epoch uint64) (time.Time, bool) {
 	return at, ok
 }
 
-// convergence measures one trial: how long after committed each of nodes
-// (the committer aside) applied epoch, and the time until all had.
+// convergence measures trials: how long after committed each of nodes
+// (the committer aside) applied epoch, the time until all had, and the
+// time from calling Commit until the committer saw every alive member
+// announce the epoch.
 type convergence struct {
-	perNode []time.Duration
-	all     []time.Duration
+	perNode  []time.Duration
+	all      []time.Duration
+	announce []time.Duration
 }
 
 func (c *convergence) add(l *applyLog, nodes []string, committer string, epoch uint64, committed time.Time) error {
@@ -184,6 +193,11 @@ func (c *convergence) report(t testing.TB, name string) (p50, p99 time.Duration)
 	t.Logf("%s: all nodes serve the new epoch after p50 %v, p99 %v (max %v) over %d trials; per node p50 %v, p99 %v",
 		name, p50.Round(time.Microsecond), p99.Round(time.Microsecond), slices.Max(c.all).Round(time.Microsecond),
 		len(c.all), percentile(c.perNode, 50).Round(time.Microsecond), percentile(c.perNode, 99).Round(time.Microsecond))
+	if len(c.announce) > 0 {
+		t.Logf("%s: commit → all members announce: p50 %v, p99 %v (max %v)", name,
+			percentile(c.announce, 50).Round(time.Microsecond), percentile(c.announce, 99).Round(time.Microsecond),
+			slices.Max(c.announce).Round(time.Microsecond))
+	}
 	return p50, p99
 }
 

@@ -38,7 +38,13 @@ type Member struct {
 	TunnelAddr string
 	AdminAddr  string
 	State      State
-	// Epoch is the shard-map epoch the node last announced serving.
+	// Epoch is the highest shard-map epoch the node announced serving,
+	// that is, for which its OnChange has returned: the larger of the
+	// epoch in its metadata and the one it last told this node directly
+	// (a serving announcement). What it told directly is forgotten when
+	// the member fails, leaves or rejoins, or its metadata epoch goes
+	// back (a restarted process), so a restarted node is reported from
+	// its own announcements again.
 	Epoch uint64
 	// Since is when this node saw State begin.
 	Since time.Time
@@ -57,10 +63,17 @@ type memberTable struct {
 	byName map[string]*entry
 }
 
+// entry is a member as the table keeps it; its Member.Epoch is unused
+// (list computes it).
 type entry struct {
 	Member
-	leaving bool // the member's last metadata said it is leaving
+	leaving   bool   // the member's last metadata said it is leaving
+	metaEpoch uint64 // the epoch in the member's last metadata
+	heard     uint64 // highest epoch it announced directly while alive
 }
+
+// epoch is what Member.Epoch reports.
+func (e *entry) epoch() uint64 { return max(e.metaEpoch, e.heard) }
 
 var _ memberlist.EventDelegate = (*memberTable)(nil)
 
@@ -68,8 +81,10 @@ func newMemberTable(ahead func(uint64)) *memberTable {
 	return &memberTable{ahead: ahead, now: time.Now, byName: map[string]*entry{}}
 }
 
-func (t *memberTable) NotifyJoin(n *memberlist.Node)   { t.seen(n) }
-func (t *memberTable) NotifyUpdate(n *memberlist.Node) { t.seen(n) }
+// NotifyJoin is a new member, or one that failed or left coming back: a
+// new life, maybe a new process, so what it announced before is dropped.
+func (t *memberTable) NotifyJoin(n *memberlist.Node)   { t.seen(n, true) }
+func (t *memberTable) NotifyUpdate(n *memberlist.Node) { t.seen(n, false) }
 
 func (t *memberTable) NotifyLeave(n *memberlist.Node) {
 	t.mu.Lock()
@@ -80,14 +95,24 @@ func (t *memberTable) NotifyLeave(n *memberlist.Node) {
 		st = StateLeft
 	}
 	t.setState(e, st)
+	e.heard = 0
 }
 
-// seen records an alive member and its metadata.
-func (t *memberTable) seen(n *memberlist.Node) {
+// seen records an alive member and its metadata. The metadata epoch of a
+// process grows (memberlist orders a node's alive messages by
+// incarnation), so one that goes back is taken for a restarted process
+// that memberlist did not see fail (it came back within the failure
+// detection time and refuted its old state): like a rejoin, that drops
+// what the old process announced directly, which the new one may not have
+// done yet. Dropping it when in doubt only delays the member's Epoch.
+func (t *memberTable) seen(n *memberlist.Node, join bool) {
 	md, err := decodeMeta(n.Meta)
 	t.mu.Lock()
 	e := t.entry(n)
-	e.Region, e.TunnelAddr, e.AdminAddr, e.Epoch, e.leaving = md.region, md.tunnelAddr, md.adminAddr, md.epoch, md.leaving
+	if join || md.epoch < e.metaEpoch {
+		e.heard = 0
+	}
+	e.Region, e.TunnelAddr, e.AdminAddr, e.metaEpoch, e.leaving = md.region, md.tunnelAddr, md.adminAddr, md.epoch, md.leaving
 	t.setState(e, StateAlive)
 	t.mu.Unlock()
 	if err == nil && t.ahead != nil {
@@ -106,6 +131,20 @@ func (t *memberTable) entry(n *memberlist.Node) *entry {
 	return e
 }
 
+// heard records that the alive member name announced epoch directly (a
+// serving announcement). It reports false, recording nothing, for a name
+// that is not an alive member: an unknown, failed or departed one.
+func (t *memberTable) heard(name string, epoch uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.byName[name]
+	if e == nil || e.State != StateAlive {
+		return false
+	}
+	e.heard = max(e.heard, epoch)
+	return true
+}
+
 func (t *memberTable) setState(e *entry, st State) {
 	if e.State != st {
 		e.State, e.Since = st, t.now()
@@ -122,7 +161,9 @@ func (t *memberTable) list() []Member {
 			delete(t.byName, name)
 			continue
 		}
-		out = append(out, e.Member)
+		m := e.Member
+		m.Epoch = e.epoch()
+		out = append(out, m)
 	}
 	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	return out

@@ -33,6 +33,30 @@ func TestEncodeDecodeMap(t *testing.T) {
 	}
 }
 
+func TestEncodeDecodeServing(t *testing.T) {
+	for _, tc := range []struct {
+		epoch uint64
+		node  string
+	}{{1, "core-1"}, {1 << 63, "x"}, {0, strings.Repeat("n", maxNodeName)}, {7, "节点-ü"}} {
+		b, err := encodeServing(tc.epoch, tc.node)
+		if err != nil {
+			t.Fatalf("encodeServing(%d, %q): %v", tc.epoch, tc.node, err)
+		}
+		if len(b) != headerLen+len(tc.node) {
+			t.Errorf("%q: %d bytes, want %d", tc.node, len(b), headerLen+len(tc.node))
+		}
+		msg, err := decodeMessage(b)
+		if err != nil || msg.kind != kindServing || msg.epoch != tc.epoch || msg.node != tc.node || msg.m != nil {
+			t.Errorf("serving (%d, %q) decoded to %+v, %v", tc.epoch, tc.node, msg, err)
+		}
+	}
+	for _, bad := range []string{"", strings.Repeat("n", maxNodeName+1)} {
+		if b, err := encodeServing(1, bad); err == nil {
+			t.Errorf("encodeServing accepted a %d-byte name: %x", len(bad), b)
+		}
+	}
+}
+
 func TestEncodeRefusesInvalidMap(t *testing.T) {
 	bad := testMap(1)
 	bad.Shards = nil
@@ -72,6 +96,9 @@ func craftedMessages(t testing.TB) map[string][]byte {
 		"notice with a body": append(encodeNotice(6), 'x'),
 		"oversize":           body(5, strings.Repeat(" ", maxMessageBytes)),
 		"null shards":        body(5, `{"epoch":5,"shards":null,"global":{"address":"h:1"}}`),
+		"serving no name":    header(kindServing, 5),
+		"serving long name":  append(header(kindServing, 5), strings.Repeat("n", maxNodeName+1)...),
+		"serving oversize":   append(header(kindServing, 5), strings.Repeat("n", maxMessageBytes)...),
 	}
 }
 
@@ -103,16 +130,32 @@ func FuzzDecodeMessage(f *testing.F) {
 	valid, _ := encodeMap(testMap(3))
 	f.Add(valid)
 	f.Add(encodeNotice(3))
+	serving, _ := encodeServing(3, "core-0")
+	f.Add(serving)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		msg, err := decodeMessage(b)
 		if err != nil {
 			return
 		}
-		if msg.kind == kindNotice {
-			if msg.m != nil || len(b) != headerLen {
+		switch msg.kind {
+		case kindNotice:
+			if msg.m != nil || msg.node != "" || len(b) != headerLen {
 				t.Fatalf("notice %+v from %d bytes", msg, len(b))
 			}
 			return
+		case kindServing:
+			// A bounded name and nothing else, and it re-encodes to b.
+			if msg.m != nil || msg.node == "" || len(msg.node) > maxNodeName {
+				t.Fatalf("serving %+v from %d bytes", msg, len(b))
+			}
+			again, err := encodeServing(msg.epoch, msg.node)
+			if err != nil || !bytes.Equal(again, b) {
+				t.Fatalf("serving round trip: %x, %v; want %x", again, err, b)
+			}
+			return
+		}
+		if msg.node != "" {
+			t.Fatalf("map message with a node name: %+v", msg)
 		}
 		// What decodes is a valid map of the header's epoch, and it
 		// survives re-encoding.
