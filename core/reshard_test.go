@@ -57,7 +57,7 @@ func TestReshardAddThenRemoveUnderOrders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(final.Shards) != 4 || len(final.Frozen) != 0 {
+	if len(final.Shards) != 4 || final.Freeze {
 		t.Fatalf("final map %+v, want the 4 original shards serving and nothing frozen", final)
 	}
 	dbs := map[string]*sql.DB{"shard-4": openDirect(t, extra.Addr())}

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,16 +29,19 @@ func holdApp(t testing.TB, ex *exec.Executor, hold time.Duration) *App {
 	return a
 }
 
-// nextMap switches ex to the next epoch of its map, freezing the ring
-// position of user (0: freezing nobody), as a reshard's cutover does.
-func nextMap(t testing.TB, ex *exec.Executor, user int64) {
+// nextMap switches ex to the next epoch of its map. With freeze it adds a
+// joining shard (on the first shard's server: nothing is routed to a
+// joining shard) and freezes the users that would move to it, as a
+// reshard's cutover does; without, it freezes nobody.
+func nextMap(t testing.TB, ex *exec.Executor, freeze bool) *shardmap.Topology {
 	t.Helper()
 	m := ex.Topology().Map.Clone()
 	m.Epoch++
-	m.Frozen = nil
-	if user != 0 {
-		p := ring.Point(user)
-		m.Frozen = []shardmap.Range{{Start: p, End: p}}
+	m.Freeze = freeze
+	if freeze && !slices.ContainsFunc(m.Shards, func(s shardmap.Shard) bool { return s.State == shardmap.Joining }) {
+		j := m.Shards[0]
+		j.ID, j.State = "shard-joining", shardmap.Joining
+		m.Shards = append(m.Shards, j)
 	}
 	topo, err := shardmap.Compile(m, ring.Options{})
 	if err != nil {
@@ -45,6 +49,17 @@ func nextMap(t testing.TB, ex *exec.Executor, user int64) {
 	}
 	if err := ex.SetTopology(topo); err != nil {
 		t.Fatal(err)
+	}
+	return topo
+}
+
+// userOn is the first user id ≥ 1 that topo places on shard and freezes
+// or not.
+func userOn(topo *shardmap.Topology, shard string, frozen bool) int64 {
+	for u := int64(1); ; u++ {
+		if topo.Owner(u) == shard && topo.Frozen(u) == frozen {
+			return u
+		}
 	}
 }
 
@@ -65,9 +80,8 @@ func profileBody(name string) map[string]any {
 func TestWriteOfAFrozenUserWaitsForTheNextMap(t *testing.T) {
 	e := start(t, 2)
 	a := holdApp(t, e.c.Exec, time.Minute) // long: only the new map may release it
-	frozen := e.c.UserOn("shard-0", 1)
-	free := e.c.UserOn("shard-0", frozen+1) // same shard, outside the frozen range
-	nextMap(t, e.c.Exec, frozen)
+	topo := nextMap(t, e.c.Exec, true)
+	frozen, free := userOn(topo, "shard-0", true), userOn(topo, "shard-0", false) // same shard
 
 	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() { done <- clientOf(t, a, customer(frozen)).do("PUT", "/api/v1/me", profileBody("Held")) }()
@@ -92,7 +106,7 @@ func TestWriteOfAFrozenUserWaitsForTheNextMap(t *testing.T) {
 		t.Fatalf("the held write already wrote %d rows", n)
 	}
 
-	nextMap(t, e.c.Exec, 0)
+	nextMap(t, e.c.Exec, false)
 	select {
 	case w := <-done:
 		if w.Code != http.StatusOK {
@@ -113,8 +127,7 @@ func TestHeldWriteIsRefusedAfterHoldTimeout(t *testing.T) {
 	e := start(t, 1)
 	const hold = 200 * time.Millisecond
 	a := holdApp(t, e.c.Exec, hold)
-	frozen := e.c.UserOn("shard-0", 1)
-	nextMap(t, e.c.Exec, frozen)
+	frozen := userOn(nextMap(t, e.c.Exec, true), "shard-0", true)
 	before := e.snapshot()
 
 	began := time.Now()

@@ -230,7 +230,7 @@ func (c *Coordinator) Start(ctx context.Context, req Request) (Status, error) {
 // joined is the map a workflow commits first: cur with the shard joining
 // (Add) or draining (Remove).
 func (c *Coordinator) joined(cur *shardmap.Map, req *Request) (*shardmap.Map, error) {
-	if len(cur.Frozen) > 0 {
+	if cur.Freeze {
 		return nil, refusal(ErrBusy, "the shard map (epoch %d) still freezes users of an unfinished workflow", cur.Epoch)
 	}
 	for _, s := range cur.Shards {

@@ -20,7 +20,7 @@
 //   - Copying: per pair, move's copy (fuzzy, batch by batch, checkpointed).
 //   - CatchingUp: the users the source outbox shows changed since the copy
 //     began are copied again, until every pair is within CutoverLag.
-//   - Cutover: a map freezing the moving ranges (shardmap.Map.Frozen) is
+//   - Cutover: a map freezing the moving users (shardmap.Map.Freeze) is
 //     committed and gossiped. A core node holds a frozen user's writes
 //     (core/app, sharding/exec.ErrFrozen) until a later map lifts the
 //     freeze, answering a retryable 503 after its hold bound (2 s by

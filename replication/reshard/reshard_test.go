@@ -121,7 +121,7 @@ func TestStartRefusesBeforeAnythingMoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Shards) != 3 || m.Shards[2].State != shardmap.Serving || len(m.Frozen) != 0 || m.Epoch != d.Map.Epoch+3 {
+	if len(m.Shards) != 3 || m.Shards[2].State != shardmap.Serving || m.Freeze || m.Epoch != d.Map.Epoch+3 {
 		t.Fatalf("map after the cutover: %+v", m)
 	}
 }

@@ -54,8 +54,7 @@ type pairState struct {
 
 // plan is what a state's Joined map moves, compiled once per run.
 type plan struct {
-	delta  *shardmap.Delta
-	ranges []shardmap.Range
+	delta *shardmap.Delta
 }
 
 func newPlan(joined *shardmap.Map, opts ring.Options) (*plan, error) {
@@ -63,15 +62,7 @@ func newPlan(joined *shardmap.Map, opts ring.Options) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{delta: d}
-	for _, m := range d.Ranges {
-		if n := len(p.ranges); n > 0 && p.ranges[n-1].End+1 == m.Start {
-			p.ranges[n-1].End = m.End
-			continue
-		}
-		p.ranges = append(p.ranges, shardmap.Range{Start: m.Start, End: m.End})
-	}
-	return p, nil
+	return &plan{delta: d}, nil
 }
 
 // filter selects the users moving from one shard to another.

@@ -394,7 +394,7 @@ func (w *workflow) cutover(ctx context.Context) error {
 			}
 			frozen := st.Joined.Clone()
 			frozen.Epoch++
-			frozen.Frozen = w.plan.ranges
+			frozen.Freeze = true
 			st.FrozenEpoch, st.SettledEpoch, st.Cutovers = frozen.Epoch, 0, st.Cutovers+1
 			if err := w.save(ctx); err != nil {
 				return err
@@ -403,7 +403,7 @@ func (w *workflow) cutover(ctx context.Context) error {
 			if err := w.commit(ctx, cur.Epoch, frozen); err != nil {
 				return err
 			}
-			w.c.log.Info("holding the moving users' writes", "id", w.r.ID, "epoch", frozen.Epoch, "ranges", len(frozen.Frozen))
+			w.c.log.Info("holding the moving users' writes", "id", w.r.ID, "epoch", frozen.Epoch, "moving", w.plan.delta.Fraction)
 		}
 		frozenAt := time.Now()
 		if lagging, err := w.awaitEpoch(ctx, st.FrozenEpoch); err != nil {
@@ -521,7 +521,7 @@ func (w *workflow) unfreeze(ctx context.Context, lagging []string) error {
 	}
 	open := cur.Clone()
 	open.Epoch++
-	open.Frozen = nil
+	open.Freeze = false
 	if err := w.commit(ctx, cur.Epoch, open); err != nil {
 		return err
 	}

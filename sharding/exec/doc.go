@@ -44,7 +44,7 @@
 // unchanged shards are kept, new ones opened, removed ones closed. Every
 // statement and transaction uses one snapshot of the map from start to end.
 //
-// A reshard's cutover freezes the users it moves (shardmap.Map.Frozen):
+// A reshard's cutover freezes the users it moves (shardmap.Map.Freeze):
 // any statement of a transaction, and any write through Exec, that
 // involves a frozen user fails with ErrFrozen before it reaches a shard,
 // and the transaction is rolled back. The caller holds the request and

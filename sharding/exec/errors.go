@@ -25,7 +25,7 @@ var (
 	// ErrClosed: the Executor was closed.
 	ErrClosed = errors.New("exec: executor closed")
 	// ErrFrozen: a statement inside a transaction, or a write, involves a
-	// user whose ring position the map freezes (shardmap.Map.Frozen). Nothing
+	// user the map freezes (shardmap.Map.Freeze, Topology.Frozen). Nothing
 	// reached the shard and a transaction was rolled back; run it again once
 	// a newer map lifts the freeze (Executor.Changed).
 	ErrFrozen = errors.New("exec: the user's writes are held while a reshard cuts over")

@@ -311,7 +311,7 @@ func (e *Executor) pruneLocked() {
 
 // frozenProbe is the topology a statement routes on while the map freezes
 // some users: it answers as the map does and notes the first key it
-// resolved whose user is frozen. Routing without frozen ranges skips it,
+// resolved whose user is frozen. Routing under a map without Freeze skips it,
 // so the common path neither allocates nor checks.
 type frozenProbe struct {
 	topo   *shardmap.Topology
@@ -330,7 +330,7 @@ func (p *frozenProbe) Owner(key int64) string {
 // when a key the statement resolved belongs to a frozen user; whether that
 // refuses the statement is the caller's call.
 func (e *Executor) route(st *state, query string, args []any) (r router.Route, frozen, err error) {
-	if len(st.topo.Map.Frozen) == 0 {
+	if !st.topo.Map.Freeze {
 		r, err = e.router.Route(st.topo, query, args)
 		return r, nil, err
 	}

@@ -10,40 +10,53 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cangqiong/cangqiong/sharding/ring"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
 
-// advance switches e to the next epoch of its map, freezing the ring
-// positions of users (none: lifting every freeze).
-func advance(t testing.TB, e *Executor, users ...int64) *shardmap.Topology {
+// nextMap is e's map at the next epoch, compiled but not applied. With
+// freeze it has a joining shard (on the first shard's server: nothing is
+// routed to a joining shard) and freezes the users that would move to it,
+// as a reshard's cutover does; without, nobody is frozen.
+func nextMap(t testing.TB, e *Executor, freeze bool) *shardmap.Topology {
 	t.Helper()
 	next := e.Topology().Map.Clone()
 	next.Epoch++
-	next.Frozen = nil
-	for _, u := range users {
-		p := ring.Point(u)
-		next.Frozen = append(next.Frozen, shardmap.Range{Start: p, End: p})
+	next.Freeze = freeze
+	if freeze && !slices.ContainsFunc(next.Shards, func(s shardmap.Shard) bool { return s.State == shardmap.Joining }) {
+		j := next.Shards[0]
+		j.ID, j.State = "shard-joining", shardmap.Joining
+		next.Shards = append(next.Shards, j)
 	}
-	slices.SortFunc(next.Frozen, func(a, b shardmap.Range) int { return compareUint(a.Start, b.Start) })
 	topo, err := compile(next)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return topo
+}
+
+// apply switches e to topo.
+func apply(t testing.TB, e *Executor, topo *shardmap.Topology) *shardmap.Topology {
+	t.Helper()
 	if err := e.SetTopology(topo); err != nil {
 		t.Fatal(err)
 	}
 	return topo
 }
 
-func compareUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// advance switches e to nextMap(freeze).
+func advance(t testing.TB, e *Executor, freeze bool) *shardmap.Topology {
+	t.Helper()
+	return apply(t, e, nextMap(t, e, freeze))
+}
+
+// userOn is the first user id ≥ 1 that topo places on shard and freezes
+// or not.
+func userOn(topo *shardmap.Topology, shard string, frozen bool) int64 {
+	for u := int64(1); ; u++ {
+		if topo.Owner(u) == shard && topo.Frozen(u) == frozen {
+			return u
+		}
 	}
-	return 0
 }
 
 // userRows counts user u's rows on every shard.
@@ -65,9 +78,10 @@ const insertUser = "INSERT INTO users (user_id, name) VALUES (?, 'n')"
 func TestFrozenUserIsRefusedAndNothingIsWritten(t *testing.T) {
 	c := startCluster(t, 2)
 	ctx := context.Background()
-	on0 := usersOn(c.e.Topology(), "shard-0", 2)
-	frozen, free := on0[0], on0[1] // same shard: only the freeze tells them apart
-	advance(t, c.e, frozen)
+	topo := nextMap(t, c.e, true)
+	// On the same shard: only the freeze tells them apart.
+	frozen, free := userOn(topo, "shard-0", true), userOn(topo, "shard-0", false)
+	apply(t, c.e, topo)
 
 	t.Run("first statement", func(t *testing.T) {
 		tx, _ := c.e.Begin(ctx, nil)
@@ -130,7 +144,7 @@ func TestFrozenUserIsRefusedAndNothingIsWritten(t *testing.T) {
 		}
 	})
 
-	advance(t, c.e) // lift the freeze
+	advance(t, c.e, false) // lift the freeze
 	tx, _ := c.e.Begin(ctx, nil)
 	if _, err := tx.Exec(ctx, insertUser, frozen); err != nil {
 		t.Fatalf("after the freeze was lifted: %v", err)
@@ -146,14 +160,16 @@ func TestFrozenUserIsRefusedAndNothingIsWritten(t *testing.T) {
 func TestDrainWaitsForTransactionsOfOlderEpochs(t *testing.T) {
 	c := startCluster(t, 1)
 	ctx := context.Background()
-	users := usersOn(c.e.Topology(), "shard-0", 2)
+	topo := nextMap(t, c.e, true)
+	// users[0] is frozen by the next map, but its transaction began before.
+	users := []int64{userOn(topo, "shard-0", true), userOn(topo, "shard-0", false)}
 
 	old, _ := c.e.Begin(ctx, nil)
 	defer old.Rollback()
 	if _, err := old.Exec(ctx, insertUser, users[0]); err != nil {
 		t.Fatal(err)
 	}
-	next := advance(t, c.e, users[0]).Epoch()
+	next := apply(t, c.e, topo).Epoch()
 	current, _ := c.e.Begin(ctx, nil) // of the new epoch: Drain does not wait for it
 	defer current.Rollback()
 	if _, err := current.Exec(ctx, insertUser, users[1]); err != nil {
@@ -204,7 +220,7 @@ func TestDrainMissesNoTransaction(t *testing.T) {
 		})
 	}
 	for range 200 {
-		epoch := advance(t, e).Epoch()
+		epoch := advance(t, e, false).Epoch()
 		if err := e.Drain(ctx, epoch); err != nil {
 			t.Fatal(err)
 		}

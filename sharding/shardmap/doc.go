@@ -25,7 +25,11 @@
 //
 // Diff(old, new) lists the hash ranges whose owner changes between two maps
 // and which shard they leave and join; replication/reshard copies exactly
-// those users. Because ring points depend only on a shard's ID and weight,
+// those users. A map with Freeze set holds the writes of exactly those
+// users (Topology.Frozen) during the reshard's cutover: it is stated as a
+// flag, not as ring ranges, because adding one shard to a ring of 8192
+// points per shard moves thousands of small ranges, and the map is
+// gossiped. Because ring points depend only on a shard's ID and weight,
 // adding a shard moves users only to it and removing one moves only its own.
 //
 // All nodes must compile maps with the same ring.Options, or they disagree

@@ -51,16 +51,11 @@ type Map struct {
 	Epoch  uint64   `json:"epoch"`
 	Shards []Shard  `json:"shards"`
 	Global Keyspace `json:"global"`
-	// Frozen are ring ranges whose users are being moved to another shard
-	// and are in the cutover of a reshard: their writes are held until a
-	// later epoch lifts the freeze (their reads go on as the ring says).
-	Frozen []Range `json:"frozen,omitempty"`
-}
-
-// Range is a span of ring positions, both ends included (ring.Point).
-type Range struct {
-	Start uint64 `json:"start"`
-	End   uint64 `json:"end"`
+	// Freeze holds the writes of every user whose owner differs between
+	// this map and its Settled() form: a reshard's cutover, while the last
+	// changes are copied. Their reads go on as the ring says; a later epoch
+	// lifts the freeze.
+	Freeze bool `json:"freeze,omitempty"`
 }
 
 // DefaultDatabase is the schema name used when a shard or keyspace names none.
@@ -83,13 +78,12 @@ func orDefault(db string) string {
 func (m *Map) Clone() *Map {
 	c := *m
 	c.Shards = slices.Clone(m.Shards)
-	c.Frozen = slices.Clone(m.Frozen)
 	return &c
 }
 
 // Equal reports whether m and o describe the same map, shard order included.
 func (m *Map) Equal(o *Map) bool {
-	return m.Epoch == o.Epoch && m.Global == o.Global && slices.Equal(m.Shards, o.Shards) && slices.Equal(m.Frozen, o.Frozen)
+	return m.Epoch == o.Epoch && m.Global == o.Global && slices.Equal(m.Shards, o.Shards) && m.Freeze == o.Freeze
 }
 
 // Settled returns the map as it will be once every reshard in flight has
@@ -98,7 +92,7 @@ func (m *Map) Equal(o *Map) bool {
 func (m *Map) Settled() *Map {
 	c := m.Clone()
 	c.Epoch++
-	c.Frozen = nil
+	c.Freeze = false
 	c.Shards = slices.DeleteFunc(c.Shards, func(s Shard) bool { return s.State == Draining })
 	for i := range c.Shards {
 		c.Shards[i].State = Serving

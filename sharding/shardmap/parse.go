@@ -54,7 +54,7 @@ func Marshal(m *Map) ([]byte, error) {
 }
 
 // knownKeys are the exact JSON names of Map, Shard and Keyspace fields.
-var knownKeys = jsonNames(Map{}, Shard{}, Keyspace{}, Range{})
+var knownKeys = jsonNames(Map{}, Shard{}, Keyspace{})
 
 func jsonNames(vs ...any) map[string]bool {
 	names := make(map[string]bool)

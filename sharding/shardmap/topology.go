@@ -15,6 +15,9 @@ type Topology struct {
 	Map *Map
 	// Ring has one member per serving or draining shard, ID for ID.
 	Ring *ring.Ring
+	// settled is the ring of Map.Settled(), compiled only when Map.Freeze
+	// holds the users whose owner differs between the two.
+	settled *ring.Ring
 
 	byID      map[string]int // shard ID → index in Map.Shards
 	ringShard []int          // ring member index → index in Map.Shards
@@ -34,6 +37,12 @@ func Compile(m *Map, opts ring.Options) (*Topology, error) {
 		return nil, fmt.Errorf("shardmap: epoch %d: %w", m.Epoch, err)
 	}
 	t.Ring = r
+	if m.Freeze {
+		settled := &Topology{Map: m.Settled()}
+		if t.settled, err = ring.New(settled.ringMembers(), opts); err != nil {
+			return nil, fmt.Errorf("shardmap: epoch %d settled: %w", m.Epoch, err)
+		}
+	}
 	t.index()
 	return t, nil
 }
@@ -118,22 +127,9 @@ func (h *Holder) Advance(t *Topology) bool {
 	}
 }
 
-// Frozen reports whether userID's writes are held: its ring position is in
-// one of the map's frozen ranges (a reshard's cutover).
+// Frozen reports whether userID's writes are held: the map freezes the
+// users that move and this one's owner differs in its settled form (a
+// reshard's cutover). Two ring lookups, no allocation.
 func (t *Topology) Frozen(userID int64) bool {
-	fr := t.Map.Frozen
-	if len(fr) == 0 {
-		return false
-	}
-	p := ring.Point(userID)
-	i, _ := slices.BinarySearchFunc(fr, p, func(r Range, p uint64) int {
-		switch {
-		case r.End < p:
-			return -1
-		case r.Start > p:
-			return 1
-		}
-		return 0
-	})
-	return i < len(fr) && fr[i].Start <= p && p <= fr[i].End
+	return t.settled != nil && t.Ring.Owner(userID) != t.settled.Owner(userID)
 }

@@ -21,7 +21,7 @@ var (
 	ErrInvalidDatabase = errors.New("invalid database name (want 1-64 of A-Z, a-z, 0-9, '_', '$', '-')")
 	ErrNoGlobal        = errors.New("global keyspace has no address")
 	ErrNoOwner         = errors.New("no shard is serving or draining, so no user has an owner")
-	ErrInvalidRange    = errors.New("invalid frozen range")
+	ErrInvalidFreeze   = errors.New("freeze needs a joining or draining shard (nobody moves)")
 	ErrStaleEpoch      = errors.New("epoch does not increase")
 )
 
@@ -59,10 +59,8 @@ func (m *Map) Validate() error {
 	if owners == 0 {
 		errs = append(errs, fmt.Errorf("shardmap: %w", ErrNoOwner))
 	}
-	for i, r := range m.Frozen {
-		if r.Start > r.End || i > 0 && r.Start <= m.Frozen[i-1].End {
-			errs = append(errs, fmt.Errorf("shardmap: %w: frozen range %d [%d, %d] is empty or not after the one before", ErrInvalidRange, i, r.Start, r.End))
-		}
+	if m.Freeze && !m.moving() {
+		errs = append(errs, fmt.Errorf("shardmap: %w", ErrInvalidFreeze))
 	}
 	return errors.Join(append(errs, m.Global.problems()...)...)
 }
@@ -160,4 +158,15 @@ func checkAddress(addr string) error {
 
 func badHostRune(r rune) bool {
 	return r <= ' ' || r == 0x7f || r == '/' || r == '@' || r > 0x7e
+}
+
+// moving reports whether a shard joins or drains: the Settled() form moves
+// users.
+func (m *Map) moving() bool {
+	for _, s := range m.Shards {
+		if s.State != Serving {
+			return true
+		}
+	}
+	return false
 }
