@@ -135,6 +135,15 @@ func (t Table) deleteUsersBatchSQL(n int) string {
 	return t.deleteUsersSQL(n) + t.orderByKey() + " LIMIT ?"
 }
 
+// deleteKeySQL deletes one row by its primary key. Args: the key's values.
+func (t Table) deleteKeySQL() string {
+	conds := make([]string, len(t.Key))
+	for i, k := range t.Key {
+		conds[i] = quote(k) + " = ?"
+	}
+	return "DELETE FROM " + quote(t.Name) + " WHERE " + strings.Join(conds, " AND ")
+}
+
 // distinctUsersSQL lists the table's users from one on: a loose scan of the
 // primary key ("Using index for group-by"). Args: from, limit.
 func (t Table) distinctUsersSQL() string {
@@ -147,6 +156,6 @@ func (t Table) distinctUsersSQL() string {
 func (t Table) statements(n int) []string {
 	return []string{
 		t.scanFirstSQL(), t.scanAfterSQL(), t.upsertSQL(n), t.selectUsersSQL(n),
-		t.deleteUsersSQL(n), t.deleteUsersBatchSQL(n), t.distinctUsersSQL(),
+		t.deleteUsersSQL(n), t.deleteUsersBatchSQL(n), t.deleteKeySQL(), t.distinctUsersSQL(),
 	}
 }

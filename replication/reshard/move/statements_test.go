@@ -97,6 +97,7 @@ func tableStatements(tb Table, rows [][]any, user int64, n int) []stmt {
 		{tb.selectUsersSQL(n), users, true},
 		{tb.distinctUsersSQL(), []any{int64(math.MinInt64), n}, true},
 		{tb.upsertSQL(n), values, false},
+		{tb.deleteKeySQL(), []any(key), false},
 		{tb.deleteUsersBatchSQL(n), append(slices.Clone(users), 1), false},
 		{tb.deleteUsersSQL(n), users, false},
 	}
