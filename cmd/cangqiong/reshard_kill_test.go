@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,7 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	var (
 		mu     sync.Mutex
 		ledger = map[int64]int64{} // acknowledged order id → user
+		writes []timedWrite
 		failed atomic.Int64
 		stop   atomic.Bool
 		wg     sync.WaitGroup
@@ -73,12 +75,20 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 			_, b := retrying(live, w, "POST", "/api/v1/me/addresses", user, map[string]any{"label": "home", "recipient": "R", "phone": "+1 555 0100", "line1": "1 St", "city": "C", "country": "US"}, nil)
 			var ad struct{ ID int64 }
 			json.Unmarshal(b, &ad)
+			timed := func(method, path string, i int, body any, hdr map[string]string) (int, []byte) {
+				start := time.Now()
+				s, b := retrying(live, w+i, method, path, user, body, hdr)
+				mu.Lock()
+				writes = append(writes, timedWrite{start, time.Since(start)})
+				mu.Unlock()
+				return s, b
+			}
 			for i := 0; !stop.Load(); i++ {
-				if s, _ := retrying(live, w+i, "PUT", fmt.Sprintf("/api/v1/me/cart/items/%d", dish), user, map[string]any{"shop_id": shop, "quantity": 1}, nil); s != 200 {
+				if s, _ := timed("PUT", fmt.Sprintf("/api/v1/me/cart/items/%d", dish), i, map[string]any{"shop_id": shop, "quantity": 1}, nil); s != 200 {
 					failed.Add(1)
 					continue
 				}
-				s, b := retrying(live, w+i, "POST", "/api/v1/me/orders", user, map[string]any{"address_id": ad.ID}, map[string]string{"Idempotency-Key": fmt.Sprintf("u%d-o%d", user, i)})
+				s, b := timed("POST", "/api/v1/me/orders", i, map[string]any{"address_id": ad.ID}, map[string]string{"Idempotency-Key": fmt.Sprintf("u%d-o%d", user, i)})
 				var o struct{ ID int64 }
 				if s == 201 && json.Unmarshal(b, &o) == nil && o.ID != 0 {
 					mu.Lock()
@@ -145,6 +155,20 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+	var held []time.Duration
+	for _, w := range writes {
+		if !w.start.Before(st.CutoverAt.Add(-st.Hold)) && !w.start.After(*st.CutoverAt) {
+			held = append(held, w.took)
+		}
+	}
+	slices.Sort(held)
+	if len(held) > 0 {
+		p99 := held[min(len(held)-1, len(held)*99/100)]
+		t.Logf("cutover by the node that resumed: hold %v; %d writes during it, p99 %v", st.Hold, len(held), p99)
+		if p99 >= 500*time.Millisecond {
+			t.Errorf("writes during the cutover took %v at p99, want < 500ms", p99)
+		}
+	}
 
 	// The operator's view, through the real command.
 	token := filepath.Join(t.TempDir(), "admin.token")
@@ -204,6 +228,11 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	if len(ledger) == 0 || failed.Load() > int64(len(ledger))/10 {
 		t.Errorf("%d orders acknowledged, %d failed", len(ledger), failed.Load())
 	}
+}
+
+type timedWrite struct {
+	start time.Time
+	took  time.Duration
 }
 
 // seedUsers writes n user accounts straight to their shards, so that a
