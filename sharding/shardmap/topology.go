@@ -32,15 +32,21 @@ func Compile(m *Map, opts ring.Options) (*Topology, error) {
 		return nil, err
 	}
 	t := &Topology{Map: m.Clone()}
-	r, err := ring.New(t.ringMembers(), opts)
+	r, err := cachedRing(t.ringMembers(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("shardmap: epoch %d: %w", m.Epoch, err)
 	}
 	t.Ring = r
-	if m.Freeze {
-		settled := &Topology{Map: m.Settled()}
-		if t.settled, err = ring.New(settled.ringMembers(), opts); err != nil {
+	if m.moving() {
+		// A reshard runs: its cutover freezes the users whose owner
+		// differs in the settled ring. Build that ring now, before the
+		// freeze, so that the cutover's maps find it built.
+		settled, err := cachedRing((&Topology{Map: m.Settled()}).ringMembers(), opts)
+		if err != nil {
 			return nil, fmt.Errorf("shardmap: epoch %d settled: %w", m.Epoch, err)
+		}
+		if m.Freeze {
+			t.settled = settled
 		}
 	}
 	t.index()
