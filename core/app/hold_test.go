@@ -149,3 +149,41 @@ func TestHeldWriteIsRefusedAfterHoldTimeout(t *testing.T) {
 		t.Fatalf("hold stats %+v, want one held and refused", got)
 	}
 }
+
+// TestWriteFencedByTheShardWaitsForANewerMap: a node whose map is older
+// than a shard's write fence (a cutover it has not heard of) writes
+// nothing there; its write is held and goes through once the node serves
+// a newer map.
+func TestWriteFencedByTheShardWaitsForANewerMap(t *testing.T) {
+	e := start(t, 1)
+	a := holdApp(t, e.c.Exec, time.Minute)
+	user := e.c.UserOn("shard-0", 1)
+	fence := e.c.Exec.Topology().Epoch() + 1
+	if _, err := e.c.Direct(t, "shard-0").Exec("UPDATE cq_change_seq SET min_epoch = ? WHERE singleton = 1", fence); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan *httptest.ResponseRecorder, 1)
+	go func() { done <- clientOf(t, a, customer(user)).do("PUT", "/api/v1/me", profileBody("Fenced")) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for a.HoldStats().Held == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the fenced write was not held")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := e.profileRows(user); n != 0 {
+		t.Fatalf("the fenced write wrote %d rows", n)
+	}
+	nextMap(t, e.c.Exec, false)
+	select {
+	case w := <-done:
+		if w.Code != http.StatusOK {
+			t.Fatalf("write after the node learned the map: %d %s", w.Code, w.Body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the held write was not released by the newer map")
+	}
+	if n := e.profileRows(user); n != 1 {
+		t.Fatalf("%d rows after the release, want 1", n)
+	}
+}

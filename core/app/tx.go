@@ -28,15 +28,16 @@ const txAttempts = 6
 // other than what it sets on success.
 //
 // A transaction that touches a user a reshard is cutting over
-// (exec.ErrFrozen) wrote nothing; it is held until the executor serves a
-// newer map and then run again, for at most Config.HoldTimeout in all,
+// (exec.ErrFrozen), or that a shard fenced off because this node's map is
+// older than the cutover's (outbox.ErrFenced), wrote nothing; it is held
+// until the executor serves a newer map and then run again, for at most Config.HoldTimeout in all,
 // after which the request is answered 503 resharding with Retry-After.
 func (a *App) inTx(ctx context.Context, fn func(tx *exec.Tx) error) error {
 	var held *time.Timer // bounds the whole hold; started by the first refusal
 	for {
 		changed := a.exec.Changed() // before Begin: a map served meanwhile is not missed
 		err := a.retryDeadlocks(ctx, fn)
-		if !errors.Is(err, exec.ErrFrozen) {
+		if !errors.Is(err, exec.ErrFrozen) && !errors.Is(err, outbox.ErrFenced) {
 			return err
 		}
 		if held == nil {

@@ -31,7 +31,8 @@ import (
 // Statements, in one place so a test parses each with TiDB's parser and
 // runs each on MariaDB.
 const (
-	bumpShardSQL    = "UPDATE cq_change_seq SET seq = LAST_INSERT_ID(seq + 1) WHERE singleton = 1"
+	bumpShardSQL    = "UPDATE cq_change_seq SET seq = LAST_INSERT_ID(seq + 1) WHERE singleton = 1 AND min_epoch <= ?"
+	fenceShardSQL   = "SELECT min_epoch FROM cq_change_seq WHERE singleton = 1"
 	insertShardSQL  = "INSERT INTO cq_changes (seq, user_id, surrogate_keys, payload, created_at) VALUES (?, ?, ?, ?, ?)"
 	bumpGlobalSQL   = "UPDATE cq_global_seq SET seq = LAST_INSERT_ID(seq + 1) WHERE singleton = 1"
 	insertGlobalSQL = "INSERT INTO cq_global_changes (seq, surrogate_keys, payload, created_at) VALUES (?, ?, ?, ?)"
@@ -47,6 +48,10 @@ var (
 	ErrNotPinned = errors.New("outbox: the transaction is not pinned to a keyspace yet")
 	// ErrBadChange: the change itself is malformed.
 	ErrBadChange = errors.New("outbox: bad change")
+	// ErrFenced: the shard takes no more writes of the transaction's shard
+	// map (a reshard moved users away from it since); nothing was written.
+	// Run the write again under a newer map.
+	ErrFenced = errors.New("outbox: the shard refuses writes of an older shard map")
 )
 
 // Change is one change as the outbox records it.
@@ -64,7 +69,10 @@ type Change struct {
 // Tx is what Append needs: sharding/exec's pinned transaction.
 type Tx interface {
 	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRow(ctx context.Context, query string, args ...any) *exec.Row
 	Shard() string
+	// Epoch is the shard map the transaction routes with.
+	Epoch() uint64
 }
 
 var _ Tx = (*exec.Tx)(nil)
@@ -89,7 +97,10 @@ func Append(ctx context.Context, tx Tx, c Change) (Version, error) {
 		_, err = tx.Exec(ctx, insertGlobalSQL, seq, keys, payload, now)
 		return Version{Shard: shard, Seq: seq}, wrap(err)
 	}
-	seq, err := bump(ctx, tx, bumpShardSQL)
+	seq, err := bump(ctx, tx, bumpShardSQL, tx.Epoch())
+	if errors.Is(err, errNoSequenceRow) {
+		err = fenced(ctx, tx)
+	}
 	if err != nil {
 		return Version{}, err
 	}
@@ -117,20 +128,35 @@ func (c Change) encode() (keys, payload string, err error) {
 	return keys, string(b), nil
 }
 
+var errNoSequenceRow = errors.New("outbox: the sequence row is missing (is the keyspace migrated?)")
+
 // bump takes the keyspace's next sequence number.
-func bump(ctx context.Context, tx Tx, query string) (uint64, error) {
-	res, err := tx.Exec(ctx, query)
+func bump(ctx context.Context, tx Tx, query string, args ...any) (uint64, error) {
+	res, err := tx.Exec(ctx, query, args...)
 	if err != nil {
 		return 0, wrap(err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return 0, fmt.Errorf("outbox: the sequence row is missing (is the keyspace migrated?)")
+		return 0, errNoSequenceRow
 	}
 	seq, err := res.LastInsertId()
 	if err != nil {
 		return 0, wrap(err)
 	}
 	return uint64(seq), nil
+}
+
+// fenced explains a bump that changed no row: ErrFenced when the shard's
+// fence is above the transaction's epoch, else the row is missing.
+func fenced(ctx context.Context, tx Tx) error {
+	var min uint64
+	if err := tx.QueryRow(ctx, fenceShardSQL).Scan(&min); err != nil {
+		return errNoSequenceRow
+	}
+	if min > tx.Epoch() {
+		return fmt.Errorf("%w (shard %s takes epoch %d and later, the transaction has %d)", ErrFenced, tx.Shard(), min, tx.Epoch())
+	}
+	return errNoSequenceRow
 }
 
 func wrap(err error) error {

@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"github.com/cangqiong/cangqiong/sharding/exec"
+	"github.com/cangqiong/cangqiong/sharding/ring"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
 	"github.com/cangqiong/cangqiong/sharding/shardtest"
 	"github.com/pingcap/tidb/pkg/parser"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver"
 )
 
 func TestStatementsParseWithTiDB(t *testing.T) {
-	for _, q := range []string{bumpShardSQL, insertShardSQL, bumpGlobalSQL, insertGlobalSQL} {
+	for _, q := range []string{bumpShardSQL, fenceShardSQL, insertShardSQL, bumpGlobalSQL, insertGlobalSQL} {
 		if _, err := parser.New().ParseOneStmt(q, "", ""); err != nil {
 			t.Errorf("TiDB's parser rejects %q: %v", q, err)
 		}
@@ -126,5 +128,36 @@ func TestAppendToTheGlobalOutbox(t *testing.T) {
 	var keys string
 	if err := c.Direct(t, exec.GlobalTarget).QueryRowContext(ctx, "SELECT surrogate_keys FROM cq_global_changes WHERE seq = 1").Scan(&keys); err != nil || keys != "shop:1 menu:1" {
 		t.Fatalf("global outbox row: %q, %v", keys, err)
+	}
+}
+
+// TestAFencedShardRefusesWritesOfOlderMaps: once a shard's fence is above
+// a transaction's epoch, its write fails with ErrFenced and leaves nothing;
+// a transaction of the fence's epoch writes.
+func TestAFencedShardRefusesWritesOfOlderMaps(t *testing.T) {
+	c := shardtest.Start(t, shardtest.Options{Shards: 1})
+	ctx := context.Background()
+	epoch := c.Exec.Topology().Epoch()
+	if _, err := c.Direct(t, "shard-0").Exec("UPDATE cq_change_seq SET min_epoch = ? WHERE singleton = 1", epoch+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := write(ctx, c.Exec, 7, true); !errors.Is(err, ErrFenced) {
+		t.Fatalf("write under epoch %d behind a fence at %d: %v, want ErrFenced", epoch, epoch+1, err)
+	}
+	var n int
+	if err := c.Direct(t, "shard-0").QueryRow("SELECT COUNT(*) FROM users WHERE user_id = 7").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the fenced write left %d rows (%v)", n, err)
+	}
+	next := c.Exec.Topology().Map.Clone()
+	next.Epoch++
+	topo, err := shardmap.Compile(next, ring.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Exec.SetTopology(topo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := write(ctx, c.Exec, 7, true); err != nil {
+		t.Fatalf("write under the fence's epoch: %v", err)
 	}
 }

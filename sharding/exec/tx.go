@@ -34,6 +34,10 @@ func (e *Executor) Begin(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 	return &Tx{e: e, st: e.enter(), ctx: ctx, opts: opts}, nil
 }
 
+// Epoch is the epoch of the shard map the transaction routes with (taken
+// by Begin).
+func (t *Tx) Epoch() uint64 { return t.st.topo.Epoch() }
+
 // Shard is the id of the shard the transaction is pinned to (GlobalTarget
 // for the global keyspace), or "" before its first statement.
 func (t *Tx) Shard() string {

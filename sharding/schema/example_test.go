@@ -25,4 +25,5 @@ func ExampleMigrations() {
 	// 4 idempotency 1
 	// 5 outbox 1
 	// 6 outbox_sequence 2
+	// 7 write_fence 1
 }

@@ -137,4 +137,13 @@ var shardMigrations = []Migration{
 )` + tableOptions,
 		"INSERT IGNORE INTO cq_change_seq (singleton, seq) VALUES (1, 0)",
 	}},
+	{Version: 7, Name: "write_fence", Statements: []string{
+		// The oldest shard-map epoch whose writes the shard still takes.
+		// Every write bumps the sequence row with "AND min_epoch <= <the
+		// writer's epoch>"; a reshard's cutover raises it on the shards
+		// users leave (replication/reshard/move.Fence), which waits for the
+		// writers holding the row and refuses every later one of an older
+		// map, whatever gossip says about the node that sends it.
+		"ALTER TABLE cq_change_seq ADD COLUMN IF NOT EXISTS min_epoch BIGINT UNSIGNED NOT NULL DEFAULT 0",
+	}},
 }

@@ -75,10 +75,23 @@ func TestTableConventions(t *testing.T) {
 			switch n := node.(type) {
 			case *ast.CreateTableStmt:
 				checkTable(t, kind, n)
+			case *ast.AlterTableStmt:
+				checkAlter(t, kind, n)
 			case *ast.SelectStmt, *ast.InsertStmt:
 			default:
 				t.Errorf("%s: unexpected %T: %s", kind, node, stmt)
 			}
+		}
+	}
+}
+
+// checkAlter allows only idempotent column additions: ADD COLUMN IF NOT
+// EXISTS. (Such a column needs a DEFAULT, for the rows already there.)
+func checkAlter(t *testing.T, kind Kind, n *ast.AlterTableStmt) {
+	t.Helper()
+	for _, spec := range n.Specs {
+		if spec.Tp != ast.AlterTableAddColumns || !spec.IfNotExists {
+			t.Errorf("%s: %s: only ADD COLUMN IF NOT EXISTS may alter a table", kind, n.Table.Name.O)
 		}
 	}
 }

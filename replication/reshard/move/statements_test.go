@@ -14,7 +14,7 @@ import (
 )
 
 // fixedStatements are the statements that do not depend on a table.
-var fixedStatements = []string{columnsSQL, primaryKeySQL, headSQL, changesSQL}
+var fixedStatements = []string{columnsSQL, primaryKeySQL, headSQL, changesSQL, fenceSQL}
 
 // driverStatements are what go-sql-driver/mysql sends for the package's
 // transactions (snapshotOptions and plain BeginTx).
@@ -58,7 +58,7 @@ func TestEveryStatementOfEveryTableRunsOnMariaDB(t *testing.T) {
 	f.seed(t, all)
 	user := all[0]
 	for _, q := range slices.Concat(fixedStatements, driverStatements) {
-		args := map[string][]any{changesSQL: {0, 10}}[q]
+		args := map[string][]any{changesSQL: {0, 10}, fenceSQL: {0, 0}}[q]
 		if _, err := f.src.ExecContext(ctx, q, args...); err != nil {
 			t.Errorf("MariaDB rejects %q: %v", q, err)
 		}
