@@ -53,6 +53,7 @@ type ReshardFile struct {
 	LeaseTTL      string  `json:"lease_ttl,omitempty"`
 	PollInterval  string  `json:"poll_interval,omitempty"`
 	CutoverWait   string  `json:"cutover_wait,omitempty"`
+	CutoverBudget string  `json:"cutover_budget,omitempty"`
 	Grace         string  `json:"grace,omitempty"`
 	ReadBatch     int     `json:"read_batch,omitempty"`
 	RowsPerSecond float64 `json:"rows_per_second,omitempty"`
@@ -71,7 +72,8 @@ func (r *ReshardFile) config() (ReshardConfig, error) {
 		dst        *time.Duration
 		name, text string
 	}{{&c.LeaseTTL, "reshard.lease_ttl", r.LeaseTTL}, {&c.PollInterval, "reshard.poll_interval", r.PollInterval},
-		{&c.CutoverWait, "reshard.cutover_wait", r.CutoverWait}, {&c.Grace, "reshard.grace", r.Grace}} {
+		{&c.CutoverWait, "reshard.cutover_wait", r.CutoverWait}, {&c.CutoverBudget, "reshard.cutover_budget", r.CutoverBudget},
+		{&c.Grace, "reshard.grace", r.Grace}} {
 		var err error
 		if *d.dst, err = duration(d.name, d.text); err != nil {
 			return c, err

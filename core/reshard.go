@@ -21,6 +21,9 @@ type ReshardConfig struct {
 	// CutoverWait bounds the wait for every node to hold the moving
 	// users' writes (5 s).
 	CutoverWait time.Duration
+	// CutoverBudget bounds fencing the source shards and copying the last
+	// changes while writes are held (1 s); past it the cutover lets go.
+	CutoverBudget time.Duration
 	// Grace keeps the old copies after the cutover (30 s).
 	Grace time.Duration
 	// ReadBatch and RowsPerSecond tune the copy (1000 rows, no limit).
@@ -35,7 +38,7 @@ func (n *Node) buildReshard(gen *ids.Generator) error {
 	n.reshard, err = reshard.New(reshard.Config{
 		Node: n.cfg.NodeName, Global: n.global, Maps: n.gossip, Members: n.servingMembers, IDs: gen,
 		Credentials: n.cfg.Credentials, RingOptions: ring.Options{},
-		LeaseTTL: rc.LeaseTTL, PollInterval: rc.PollInterval, CutoverWait: rc.CutoverWait, Grace: rc.Grace,
+		LeaseTTL: rc.LeaseTTL, PollInterval: rc.PollInterval, CutoverWait: rc.CutoverWait, CutoverBudget: rc.CutoverBudget, Grace: rc.Grace,
 		ReadBatch: rc.ReadBatch, RowsPerSecond: rc.RowsPerSecond, Logger: n.cfg.Logger,
 	})
 	return err

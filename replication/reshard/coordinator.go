@@ -2,7 +2,9 @@ package reshard
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,12 +20,13 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultLeaseTTL     = 6 * time.Second
-	DefaultPollInterval = time.Second
-	DefaultCutoverLag   = 20
-	DefaultCutoverWait  = 5 * time.Second
-	DefaultGrace        = 30 * time.Second
-	DefaultPingTimeout  = 3 * time.Second
+	DefaultLeaseTTL      = 6 * time.Second
+	DefaultPollInterval  = time.Second
+	DefaultCutoverLag    = 20
+	DefaultCutoverWait   = 5 * time.Second
+	DefaultCutoverBudget = time.Second
+	DefaultGrace         = 30 * time.Second
+	DefaultPingTimeout   = 3 * time.Second
 )
 
 // Member is an alive core node and the epoch it announces serving.
@@ -62,11 +65,23 @@ type Config struct {
 	// PollInterval: how often a node looks for a workflow to take over.
 	PollInterval time.Duration
 	// CutoverLag: the catch-up goes on until every pair's source outbox is
-	// at most this many changes ahead, then the cutover holds writes.
+	// at most this many changes ahead of it once a round is over, then the
+	// cutover holds writes. A catch-up that has not got there after 10 s,
+	// though the rounds of the pairs that lag take at most half of
+	// CutoverBudget each (users it moves are written all the time, and
+	// every round recopies them), cuts over anyway.
 	CutoverLag uint64
 	// CutoverWait bounds the wait for every alive node to serve the
-	// frozen map; past it the freeze is lifted and retried later.
+	// frozen map; past it the freeze is lifted and retried later. It also
+	// bounds each wait of the cleanup for every alive node to serve the
+	// settled map (the cleanup retries until they do).
 	CutoverWait time.Duration
+	// CutoverBudget bounds copying the last changes while the moving
+	// users' writes are held (every statement of it runs under this
+	// deadline): past it, or if a shard fails or hangs meanwhile, the
+	// freeze is lifted and the workflow catches up again before it
+	// retries.
+	CutoverBudget time.Duration
 	// Grace is how long the old copies are kept after the cutover (reads
 	// begun before it may still read them).
 	Grace time.Duration
@@ -91,6 +106,7 @@ func (c *Config) defaults() error {
 	set(&c.LeaseTTL, DefaultLeaseTTL)
 	set(&c.PollInterval, DefaultPollInterval)
 	set(&c.CutoverWait, DefaultCutoverWait)
+	set(&c.CutoverBudget, DefaultCutoverBudget)
 	set(&c.Grace, DefaultGrace)
 	set(&c.PingTimeout, DefaultPingTimeout)
 	if c.CutoverLag == 0 {
@@ -111,6 +127,10 @@ type Coordinator struct {
 	store *store
 	maps  *control.Store
 	log   *slog.Logger
+	// owner is what this process writes in cq_reshards.owner: the node's
+	// name and a random tag, so that a node restarted under the same name
+	// does not take its previous process's live lease for its own.
+	owner string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -126,10 +146,15 @@ func New(cfg Config) (*Coordinator, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	var tag [ownerTagLen / 2]byte
+	if _, err := rand.Read(tag[:]); err != nil {
+		return nil, fmt.Errorf("reshard: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Coordinator{
 		cfg: cfg, store: &store{db: cfg.Global, ttl: cfg.LeaseTTL}, maps: control.NewStore(cfg.Global),
-		log: cfg.Logger, ctx: ctx, cancel: cancel, running: map[uint64]bool{},
+		log: cfg.Logger, owner: cfg.Node + "/" + hex.EncodeToString(tag[:]),
+		ctx: ctx, cancel: cancel, running: map[uint64]bool{},
 	}, nil
 }
 
@@ -215,11 +240,12 @@ func (c *Coordinator) Start(ctx context.Context, req Request) (Status, error) {
 	if c.stopped {
 		return Status{}, errors.New("reshard: the node is shutting down")
 	}
-	if err := c.store.insert(ctx, r, c.cfg.Node); err != nil {
+	leased := time.Now()
+	if err := c.store.insert(ctx, r, c.owner); err != nil {
 		return Status{}, err
 	}
 	c.log.Info("reshard started", "id", r.ID, "kind", req.Kind, "shard", req.Shard.ID, "from_epoch", cur.Epoch, "moves", p.delta.Fraction)
-	c.launch(r.ID)
+	c.launch(r.ID, leased)
 	rec, err := c.store.get(ctx, r.ID)
 	if err != nil {
 		return r.status(), nil
@@ -288,8 +314,9 @@ func (c *Coordinator) ping(ctx context.Context, s shardmap.Shard) error {
 	return nil
 }
 
-// launch runs workflow id on this node unless it already does. c.mu held.
-func (c *Coordinator) launch(id uint64) {
+// launch runs workflow id on this node unless it already does; leased is
+// when the statement that gave this node the lease began. c.mu held.
+func (c *Coordinator) launch(id uint64, leased time.Time) {
 	if c.running[id] || c.stopped {
 		return
 	}
@@ -300,12 +327,14 @@ func (c *Coordinator) launch(id uint64) {
 			delete(c.running, id)
 			c.mu.Unlock()
 		}()
-		c.drive(id)
+		c.drive(id, leased)
 	})
 }
 
-// watch takes over a running workflow whose lease expired (its owner died)
-// or that names this node but runs nowhere (the node restarted).
+// watch takes over a running workflow whose lease expired (its owner died,
+// or restarted: a new process of the same node waits for the lease of its
+// previous one like any other node) or that this process owns but no
+// longer runs (its run stopped on an error).
 func (c *Coordinator) watch() {
 	t := time.NewTicker(c.cfg.PollInterval)
 	defer t.Stop()
@@ -325,36 +354,44 @@ func (c *Coordinator) watch() {
 		c.mu.Lock()
 		mine := c.running[r.ID]
 		c.mu.Unlock()
-		if mine || (r.Owner != c.cfg.Node && r.Expired <= 0) {
+		if mine || (r.Owner != c.owner && r.Expired <= 0) {
 			continue
 		}
-		if ok, err := c.store.claim(c.ctx, r.ID, c.cfg.Node); err != nil || !ok {
+		leased := time.Now()
+		if ok, err := c.store.claim(c.ctx, r.ID, c.owner); err != nil || !ok {
 			continue
 		}
 		c.log.Info("resuming a workflow", "id", r.ID, "phase", r.Phase, "previous_owner", r.Owner)
 		c.mu.Lock()
-		c.launch(r.ID)
+		c.launch(r.ID, leased)
 		c.mu.Unlock()
 	}
 }
 
-// drive runs one workflow while this node holds its lease.
-func (c *Coordinator) drive(id uint64) {
+// drive runs one workflow while this node holds its lease (taken at
+// leased).
+func (c *Coordinator) drive(id uint64, leased time.Time) {
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
 	lost := make(chan struct{})
-	go c.renew(ctx, id, cancel, lost)
+	renewing := make(chan struct{})
+	go func() {
+		defer close(renewing)
+		c.renew(ctx, id, leased, cancel, lost)
+	}()
 	err := c.runWorkflow(ctx, id)
+	cancel()
+	<-renewing // no renewal may land after the release below
 	select {
 	case <-lost:
-		c.log.Warn("stopped a workflow another node took over", "id", id)
+		c.log.Warn("stopped a workflow whose lease this node lost or could not renew in time", "id", id)
 		return
 	default:
 	}
 	if c.ctx.Err() != nil { // shutting down: let another node resume at once
 		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer rcancel()
-		if err := c.store.release(rctx, id, c.cfg.Node); err != nil {
+		if err := c.store.release(rctx, id, c.owner); err != nil {
 			c.log.Warn("cannot release the workflow's lease", "id", id, "err", err)
 		}
 		return
@@ -364,38 +401,89 @@ func (c *Coordinator) drive(id uint64) {
 	}
 }
 
-// renew extends the lease every LeaseTTL/3 and cancels the run if it is
-// lost (another node owns the workflow) or cannot be renewed in time.
-func (c *Coordinator) renew(ctx context.Context, id uint64, cancel context.CancelFunc, lost chan struct{}) {
-	t := time.NewTicker(c.cfg.LeaseTTL / 3)
-	defer t.Stop()
-	last := time.Now()
+// renewEvery is how often the lease is renewed, as a fraction of
+// LeaseTTL; an attempt may take renewTimeout of it.
+const (
+	renewEvery   = 6
+	renewTimeout = 3
+)
+
+// renew extends the lease every LeaseTTL/6, each attempt bounded by
+// LeaseTTL/3, and cancels the run (closing lost) when the lease is lost
+// (another node owns the workflow) or may be: the database sets
+// lease_until to its now + LeaseTTL when it runs a renewal, after the
+// attempt began, so this node counts the lease as its own only until
+// LeaseTTL/2 after the start of the last attempt that succeeded (leased,
+// the claim that began the run, before any). A timer of its own stops the
+// run then, even while attempts hang on an unresponsive global database:
+// the run has ended well before another node can take the workflow over.
+// Attempts overlap, so that one slow attempt does not stop the run while
+// the next succeeds.
+func (c *Coordinator) renew(ctx context.Context, id uint64, leased time.Time, cancel context.CancelFunc, lost chan struct{}) {
+	ttl := c.cfg.LeaseTTL
+	valid := leased.Add(ttl / 2)
+	expiry := time.NewTimer(time.Until(valid))
+	defer expiry.Stop()
+	tick := time.NewTicker(ttl / renewEvery)
+	defer tick.Stop()
+	type attempt struct {
+		start time.Time
+		err   error
+	}
+	done := make(chan attempt, renewEvery)
+	inFlight := 0
+	defer func() {
+		for range inFlight { // ctx is cancelled: they end at once
+			<-done
+		}
+	}()
+	stop := func() {
+		close(lost)
+		cancel()
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
-		}
-		err := c.store.renew(ctx, id, c.cfg.Node)
-		switch {
-		case err == nil:
-			last = time.Now()
-		case errors.Is(err, errLeaseLost):
-			close(lost)
-			cancel()
+		case <-expiry.C:
+			c.log.Warn("cannot renew the workflow's lease in time; stopping it here", "id", id, "valid_until", valid)
+			stop()
 			return
-		case time.Since(last) > c.cfg.LeaseTTL*2/3:
-			c.log.Warn("cannot renew the workflow's lease; stopping it here", "id", id, "err", err)
-			close(lost)
-			cancel()
-			return
+		case <-tick.C:
+			if inFlight >= cap(done)-1 {
+				continue
+			}
+			inFlight++
+			start := time.Now()
+			go func() {
+				actx, acancel := context.WithTimeout(ctx, ttl/renewTimeout)
+				defer acancel()
+				done <- attempt{start, c.store.renew(actx, id, c.owner)}
+			}()
+		case a := <-done:
+			inFlight--
+			switch {
+			case a.err == nil:
+				if v := a.start.Add(ttl / 2); v.After(valid) {
+					valid = v
+					expiry.Reset(time.Until(valid))
+				}
+			case errors.Is(a.err, errLeaseLost):
+				stop()
+				return
+			case ctx.Err() == nil:
+				c.log.Warn("cannot renew the workflow's lease", "id", id, "err", a.err, "valid_until", valid)
+			}
 		}
 	}
 }
 
 // Keep is relay.Config.Keep: the first outbox sequence of keyspace that the
-// running workflow's catch-up has not read yet. Before a pair's copy has
-// read its starting point every row of its source is kept.
+// running workflow still has to read. Until the cutover is over that is a
+// source's rows the catch-up has not read (before a pair's copy has read
+// its starting point, every row of its source); from the end of the
+// cutover's last catch-up until the pair is verified, a target's rows
+// after TargetHead, which tell verification whom the target wrote since.
 func (c *Coordinator) Keep(ctx context.Context, keyspace string) (first uint64, ok bool, err error) {
 	r, err := c.store.running(ctx)
 	if errors.Is(err, ErrNotFound) {
@@ -404,20 +492,23 @@ func (c *Coordinator) Keep(ctx context.Context, keyspace string) (first uint64, 
 	if err != nil {
 		return 0, false, err
 	}
-	switch r.Phase {
-	case Verifying, Cleanup, Done, Failed:
-		return 0, false, nil
-	}
-	for _, p := range r.State.Pairs {
-		if p.From != keyspace {
-			continue
-		}
-		next := uint64(0)
-		if p.HeadSet {
-			next = p.Cursor + 1
-		}
+	keep := func(next uint64) {
 		if !ok || next < first {
 			first, ok = next, true
+		}
+	}
+	catchingUp := r.Phase == Preparing || r.Phase == Copying || r.Phase == CatchingUp || r.Phase == Cutover
+	verifying := r.Phase == Cutover || r.Phase == Verifying
+	for _, p := range r.State.Pairs {
+		if p.From == keyspace && catchingUp {
+			if p.HeadSet {
+				keep(p.Cursor + 1)
+			} else {
+				keep(0)
+			}
+		}
+		if p.To == keyspace && verifying && p.TargetHeadSet && !p.Verified {
+			keep(p.TargetHead + 1)
 		}
 	}
 	return first, ok, nil

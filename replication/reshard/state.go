@@ -1,6 +1,8 @@
 package reshard
 
 import (
+	"encoding/hex"
+	"strings"
 	"time"
 
 	"github.com/cangqiong/cangqiong/replication/reshard/move"
@@ -24,12 +26,18 @@ type state struct {
 	// CopyStarted is when the first copy began (for the ETA).
 	CopyStarted time.Time `json:"copy_started,omitzero"`
 	// FrozenEpoch is the epoch of the map that holds the moving users'
-	// writes, once the cutover chose it; HoldStart when it was committed.
+	// writes, once the cutover chose it (0 again once a released cutover
+	// lifted it); HoldStart when the cutover began committing it.
 	FrozenEpoch uint64    `json:"frozen_epoch,omitempty"`
 	HoldStart   time.Time `json:"hold_start,omitzero"`
-	Cutovers    int       `json:"cutovers,omitempty"`
+	// Cutovers counts the cutover attempts; ReleasedAt is when the last
+	// one was let go (the next waits min(Cutovers × 1 s, 10 s) after it).
+	Cutovers   int       `json:"cutovers,omitempty"`
+	ReleasedAt time.Time `json:"released_at,omitzero"`
 	// SettledEpoch is the epoch where the new owners serve; SettledAt when
-	// it was committed, Hold how long writes were held.
+	// it was committed (recorded just before the commit, so that a run
+	// resumed after it still waits the grace from it), Hold how long
+	// writes were held.
 	SettledEpoch uint64        `json:"settled_epoch,omitempty"`
 	SettledAt    time.Time     `json:"settled_at,omitzero"`
 	Hold         time.Duration `json:"hold,omitempty"`
@@ -45,11 +53,37 @@ type pairState struct {
 	Copy    move.Progress `json:"copy"`
 	// Cursor is the last source outbox change caught up.
 	Cursor uint64 `json:"cursor,omitempty"`
-	// TargetHead is the target's outbox sequence when the cutover ended:
-	// a user the target changed after it is left out of verification.
-	TargetHead uint64 `json:"target_head,omitempty"`
-	Verified   bool   `json:"verified,omitempty"`
-	Cleaned    bool   `json:"cleaned,omitempty"`
+	// TargetHead is the target's outbox sequence when the cutover ended
+	// (TargetHeadSet: it was read; it may be 0): a user the target changed
+	// after it is left out of verification, and the relay keeps the
+	// target's outbox after it until the pair is verified.
+	TargetHeadSet bool   `json:"target_head_set,omitempty"`
+	TargetHead    uint64 `json:"target_head,omitempty"`
+	Verified      bool   `json:"verified,omitempty"`
+	Cleaned       bool   `json:"cleaned,omitempty"`
+}
+
+// reset makes p a pair to copy again from scratch (its source outbox had a
+// gap: changes were lost to the catch-up).
+func (p *pairState) reset() {
+	*p = pairState{Pair: Pair{From: p.From, To: p.To, Fraction: p.Fraction, SourceRows: p.SourceRows}}
+}
+
+// ownerTagLen is the length of the random tag that makes an owner string
+// unique to one process of a node ("core-0/1a2b3c").
+const ownerTagLen = 6
+
+// nodeOf is the node name in an owner string: the owner without its
+// process tag (an owner written before tags existed has none).
+func nodeOf(owner string) string {
+	i := strings.LastIndexByte(owner, '/')
+	if i < 0 || len(owner)-i-1 != ownerTagLen {
+		return owner
+	}
+	if _, err := hex.DecodeString(owner[i+1:]); err != nil {
+		return owner
+	}
+	return owner[:i]
 }
 
 // plan is what a state's Joined map moves, compiled once per run.
@@ -81,7 +115,7 @@ func (r *record) status() Status {
 		Hold: r.State.Hold, Pairs: []Pair{},
 	}
 	if r.Expired < 0 && !r.Phase.Final() {
-		st.Owner = r.Owner
+		st.Owner = nodeOf(r.Owner)
 	}
 	if r.State.Start != nil {
 		st.FromEpoch = r.State.Start.Epoch
