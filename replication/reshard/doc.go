@@ -23,9 +23,9 @@
 //     within CutoverLag: the source's head, read again after a round, is
 //     at most that many changes past what the round caught up. Moving
 //     users written all the time can keep a pair above it (each round
-//     recopies them whole, and more changes land meanwhile): after 10 s,
-//     if the last round of every pair still above it took at most half of
-//     CutoverBudget, the cutover begins anyway.
+//     reads them whole on both sides, and more changes land meanwhile):
+//     after 10 s, if the last round of every pair still above it took at
+//     most half of CutoverBudget, the cutover begins anyway.
 //   - Cutover: a map freezing the moving users (shardmap.Map.Freeze) is
 //     committed and gossiped. A core node holds a frozen user's writes
 //     (core/app, sharding/exec.ErrFrozen) until a later map lifts the
@@ -69,8 +69,9 @@
 // begin by lifting a freeze the workflow left stored, or adopting the map
 // that lifted it, so no crash or error in between leaves writes held: a
 // workflow ends Failed only once its freeze is lifted (or, if the map was
-// changed under it, with an error that says the freeze stays). The next cutover waits
-// min(Cutovers × 1 s, 10 s) after the release, catching up meanwhile.
+// changed under it, with an error that says the freeze stays). The next
+// cutover waits min(Cutovers × 1 s, 10 s) after the release, catching up
+// meanwhile.
 //
 // # Surviving the coordinator
 //
