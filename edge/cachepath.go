@@ -27,7 +27,10 @@ func (s *Server) serveCacheable(r *request) cacheResult {
 	ctx := r.ctx
 	pol := &r.route.policy
 	hdr := r.hdr.header()
-	reqDir := httpcache.RequestDirectives(hdr)
+	var reqDir httpcache.Directives // none without Cache-Control and Pragma
+	if v := r.hdr; v.repeated || v.cacheControl != nil || v.pragma != nil {
+		reqDir = httpcache.RequestDirectives(hdr)
+	}
 	if reqDir.NoStore {
 		return s.forward(r) // the client asked the caches to stay out
 	}
@@ -212,14 +215,26 @@ func (s *Server) serveEntry(r *request, e *httpcache.Entry, how httpcache.XCache
 	if e.NotModified(hdr) {
 		status = fasthttp.StatusNotModified
 	}
-	ctx.SetStatusCode(status)
-	rh.DisableNormalizing() // stored names are canonical already
-	for _, f := range e.Header() {
-		rh.AddBytesKV(f.Name, f.Value)
+	// The response is untouched so far: start it from the entry's fields,
+	// added (and checked) once per entry, not once per hit. CopyTo resets
+	// the flags the server set on the header too: restore its default
+	// Content-Type choice (a pristine header has a Content-Type only by
+	// default); the template's other flags are the server's (Date on,
+	// names not normalized, as below).
+	noDefaultCT := len(rh.ContentType()) == 0
+	if tmpl := entryHeader(e); tmpl != nil {
+		tmpl.CopyTo(rh)
+		rh.SetNoDefaultContentType(noDefaultCT)
+	} else {
+		rh.DisableNormalizing() // stored names are canonical already
+		for _, f := range e.Header() {
+			rh.AddBytesKV(f.Name, f.Value)
+		}
 	}
+	ctx.SetStatusCode(status)
 	r.sc.num = strconv.AppendInt(r.sc.num[:0], e.Age(now), 10)
-	rh.SetBytesKV(hdrAge, r.sc.num)
-	rh.SetBytesKV(hdrXCache, xcacheBytes(how))
+	rh.SetCanonical(hdrAge, r.sc.num) // names canonical and clean: SetBytesKV less the key copy
+	rh.SetCanonical(hdrXCache, xcacheBytes(how))
 	if status == fasthttp.StatusNotModified {
 		return
 	}
@@ -262,4 +277,25 @@ func (s *Server) originFailed(ctx *fasthttp.RequestCtx, err error) {
 	}
 	s.log.Warn("origin gave no answer", "path", string(ctx.Path()), "status", f.Status, "err", f.Err)
 	s.fail(ctx, f.Status, code, "the origin did not answer")
+}
+
+// entryHeader is e's stored fields in a response header, built on the
+// first hit and kept in the entry's memo; nil for an entry without one. It
+// is never changed once stored, so hits copy from it concurrently.
+func entryHeader(e *httpcache.Entry) *fasthttp.ResponseHeader {
+	m := e.Memo()
+	if m == nil {
+		return nil
+	}
+	if h, ok := m.Load().(*fasthttp.ResponseHeader); ok {
+		return h
+	}
+	h := new(fasthttp.ResponseHeader)
+	h.DisableNormalizing() // stored names are canonical already
+	h.SetNoDefaultContentType(true)
+	for _, f := range e.Header() {
+		h.AddBytesKV(f.Name, f.Value)
+	}
+	m.Store(h) // concurrent first hits store equal headers: any one will do
+	return h
 }

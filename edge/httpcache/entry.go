@@ -1,6 +1,9 @@
 package httpcache
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // Entry is a stored response: what L1 keeps and what L2 keeps in its binary
 // form. An Entry never changes once built (Refreshed makes a new one), so
@@ -34,6 +37,7 @@ type Entry struct {
 	tag    []byte // the opaque-tag of etag, nil if none or malformed
 	lmUnix int64  // lastModified, or date when absent or invalid
 	size   int
+	memo   *atomic.Value // see Memo; a new one per finish
 }
 
 const (
@@ -155,6 +159,12 @@ func (e *Entry) Status() int { return e.status }
 
 // Owner is the user the entry belongs to, 0 for a shared entry.
 func (e *Entry) Owner() int64 { return e.owner }
+
+// Memo is a slot where the server may keep what it derives from the entry
+// once, such as its header fields ready for the wire, so that hits need not
+// derive it again. Safe for concurrent use; a refreshed or decoded entry
+// has its own, empty slot. Nil for an entry not built by this package.
+func (e *Entry) Memo() *atomic.Value { return e.memo }
 
 // Header is the header fields to replay, in the origin's order. It leaves
 // out what the serving side sets per response: Date, Age, X-Cache,

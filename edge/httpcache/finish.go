@@ -1,6 +1,9 @@
 package httpcache
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // finish derives the fields the hit path reads from the stored ones and
 // clamps every duration into [0, 2^31 s], so that no arithmetic on an
@@ -18,6 +21,7 @@ func (e *Entry) finish() {
 		e.lmUnix = t
 	}
 	e.size = e.weight()
+	e.memo = new(atomic.Value)
 }
 
 // weight estimates the bytes the entry holds: its slices plus a fixed
