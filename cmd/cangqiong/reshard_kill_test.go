@@ -55,7 +55,7 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	extra := testenv.MariaDB(t, 1)[0]
 	procs := coreDeploymentWith(t, d, 3, func(f *core.File) {
 		// A slow copy, so that the kill lands in it; quick take-over.
-		f.Reshard = &core.ReshardFile{LeaseTTL: "2s", PollInterval: "200ms", Grace: "1s", ReadBatch: 50, RowsPerSecond: 600}
+		f.Reshard = &core.ReshardFile{LeaseTTL: "2s", PollInterval: "200ms", Grace: "5s", ReadBatch: 50, RowsPerSecond: 600}
 	})
 	seedUsers(t, d, 3000)
 	shop, dish := seedShop(t, procs[0])
@@ -130,6 +130,7 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 	t.Logf("killed core-0 during the copy: %.0f%% copied, %d rows", 100*st.Progress, st.Rows)
 
 	owners := map[string]bool{}
+	poisoned := false
 	deadline := time.Now().Add(3 * time.Minute)
 	for !st.Phase.Final() {
 		if time.Now().After(deadline) {
@@ -140,6 +141,13 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 		if st.Owner != "" {
 			owners[st.Owner] = true
 		}
+		if st.Phase == reshard.Cleanup && !poisoned {
+			poisoned = true
+			checkNoReadFromOldCopies(t, d, live)
+		}
+	}
+	if !poisoned {
+		t.Fatal("the workflow went through Cleanup unseen")
 	}
 	if st.Phase != reshard.Done {
 		t.Fatalf("the workflow ended %s: %s", st.Phase, st.Error)
@@ -227,6 +235,51 @@ func TestReshardResumesAfterCoordinatorKilled(t *testing.T) {
 		len(ledger), failed.Load(), len(seen), st.Users, st.Rows, st.Hold)
 	if len(ledger) == 0 || failed.Load() > int64(len(ledger))/10 {
 		t.Errorf("%d orders acknowledged, %d failed", len(ledger), failed.Load())
+	}
+}
+
+// checkNoReadFromOldCopies waits until the live nodes serve the settled
+// map, overwrites the old copies of moved users with a marker, and reads
+// those users through every live node: none may answer from them.
+func checkNoReadFromOldCopies(t *testing.T, d *shardtest.Cluster, live []*coreProc) {
+	t.Helper()
+	settled, err := control.NewStore(d.Direct(t, "global")).Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		for _, p := range live {
+			status, body, err := p.adminCall("GET", "/admin/v1/members", nil)
+			var m struct{ Epoch uint64 }
+			if err != nil || status != http.StatusOK || json.Unmarshal(body, &m) != nil || m.Epoch < settled.Epoch {
+				return false
+			}
+		}
+		return true
+	})
+	topo, err := shardmap.Compile(settled, ring.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for u := int64(1_000_000); checked < 20; u++ {
+		old := d.Topology.Owner(u)
+		if topo.Owner(u) == old {
+			continue
+		}
+		if _, err := d.Direct(t, old).Exec("UPDATE users SET name = 'STALE COPY' WHERE user_id = ?", u); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range live {
+			status, body, err := p.do("GET", "/api/v1/me", u, "customer", nil, nil)
+			if err != nil || status != http.StatusOK {
+				t.Fatalf("reading moved user %d: %d %s %v", u, status, body, err)
+			}
+			if strings.Contains(string(body), "STALE COPY") {
+				t.Fatalf("a node serving epoch %d read user %d from its old shard %s", settled.Epoch, u, old)
+			}
+		}
+		checked++
 	}
 }
 
