@@ -433,12 +433,16 @@ func TestLineDisplayPacing(t *testing.T) {
 func TestBarDisplay(t *testing.T) {
 	for _, final := range []reshard.Phase{reshard.Done, reshard.Failed} {
 		var buf bytes.Buffer
-		d := newBarDisplay(&buf, mpb.ForceTTY(), mpb.WithAutoRefresh(), mpb.WithRefreshRate(5*time.Millisecond))
+		// Frames are drawn on demand: a second send returns once the
+		// frame the first one asked for is drawn.
+		refresh := make(chan any)
+		d := newBarDisplay(&buf, mpb.ForceTTY(), mpb.WithManualRefresh(refresh))
 		st := reshard.Status{ID: 9, Kind: reshard.Add, Shard: "shard-5", Phase: reshard.Copying}
 		for _, p := range []float64{0, 0.3, 0.7, 1} {
 			st.Progress, st.Users, st.ETA = p, int64(p*1000), time.Duration(1-p)*10*time.Second
 			d.show(st)
-			time.Sleep(20 * time.Millisecond)
+			refresh <- time.Now()
+			refresh <- time.Now()
 		}
 		d.note("a note")
 		st.Phase = final

@@ -190,7 +190,11 @@ func (c *Client) attempt(ctx context.Context, cancel context.CancelFunc, n *node
 		c.failed(ctx, n, done, err)
 		return nil, ph, err
 	}
-	rb := &responseBody{rc: resp.Body, n: n, cn: cn, cancel: cancel}
+	rb := &releasingBody{rc: resp.Body, onClose: func() {
+		n.outstanding.Add(-1)
+		cn.active.Add(-1)
+		cancel()
+	}}
 	if readAhead > 0 {
 		head, err := io.ReadAll(io.LimitReader(resp.Body, readAhead+1))
 		if err != nil {
@@ -253,17 +257,16 @@ func closeBody(b io.ReadCloser) {
 	}
 }
 
-// responseBody releases the attempt's node, connection and context when
-// the caller has read it all or closed it.
-type responseBody struct {
-	rc     io.ReadCloser
-	n      *node
-	cn     *conn
-	cancel context.CancelFunc
-	done   atomic.Bool
+// releasingBody runs release once, when the caller has read the body
+// all or closed it: what an answer holds (a node's and a connection's
+// counts, a context) is given back as soon as the caller is done with it.
+type releasingBody struct {
+	rc      io.ReadCloser
+	onClose func()
+	done    atomic.Bool
 }
 
-func (b *responseBody) Read(p []byte) (int, error) {
+func (b *releasingBody) Read(p []byte) (int, error) {
 	k, err := b.rc.Read(p)
 	if err == io.EOF {
 		b.release()
@@ -271,19 +274,16 @@ func (b *responseBody) Read(p []byte) (int, error) {
 	return k, err
 }
 
-func (b *responseBody) Close() error {
+func (b *releasingBody) Close() error {
 	err := b.rc.Close()
 	b.release()
 	return err
 }
 
-func (b *responseBody) release() {
-	if b.done.Swap(true) {
-		return
+func (b *releasingBody) release() {
+	if !b.done.Swap(true) {
+		b.onClose()
 	}
-	b.n.outstanding.Add(-1)
-	b.cn.active.Add(-1)
-	b.cancel()
 }
 
 // replayable returns how to get req's body again for each attempt after

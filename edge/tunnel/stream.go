@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync/atomic"
 
 	coretunnel "github.com/cangqiong/cangqiong/core/tunnel"
 )
@@ -76,34 +74,6 @@ func (c *Client) Stream(ctx context.Context, addr string, req *http.Request) (*h
 		n.setErr(err)
 		return nil, err
 	}
-	resp.Body = &streamBody{rc: resp.Body, cn: cn}
+	resp.Body = &releasingBody{rc: resp.Body, onClose: func() { cn.active.Add(-1) }}
 	return resp, nil
-}
-
-// streamBody releases its connection's stream count when the caller has
-// read it all or closed it.
-type streamBody struct {
-	rc   io.ReadCloser
-	cn   *conn
-	done atomic.Bool
-}
-
-func (b *streamBody) Read(p []byte) (int, error) {
-	k, err := b.rc.Read(p)
-	if err == io.EOF {
-		b.release()
-	}
-	return k, err
-}
-
-func (b *streamBody) Close() error {
-	err := b.rc.Close()
-	b.release()
-	return err
-}
-
-func (b *streamBody) release() {
-	if !b.done.Swap(true) {
-		b.cn.active.Add(-1)
-	}
 }
