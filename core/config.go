@@ -42,6 +42,11 @@ type Config struct {
 	// TunnelListen is where edges connect (host:port; port 0 picks one).
 	// Default "127.0.0.1:7443".
 	TunnelListen string
+	// TunnelAdvertise is the host:port edges are told to dial for this
+	// node (a name or an address of one host). "": the tunnel listener's
+	// address, which must then name one host: a node listening on every
+	// address (0.0.0.0, ::) refuses to start without it.
+	TunnelAdvertise string
 	// TunnelTLS is the server side of mTLS: the node's core certificate and
 	// the CA edges' certificates chain to (certs.ServerTLS). Required.
 	TunnelTLS *tls.Config
@@ -52,12 +57,19 @@ type Config struct {
 
 	// AdminListen is the admin API's own listener. Default "127.0.0.1:7444".
 	AdminListen string
+	// AdminAdvertise is the admin address the node gives the cluster
+	// (GET /admin/v1/members), as TunnelAdvertise is the tunnel's.
+	AdminAdvertise string
 	// AdminToken is the admin API's bearer token (≥ 16 bytes). Required.
 	AdminToken string
 
 	// GossipListen is memberlist's address (port 0 picks one). Default
 	// "127.0.0.1:7946".
 	GossipListen string
+	// GossipAdvertise is the IP:port other nodes reach gossip on, when
+	// that is not GossipListen (NAT). "": GossipListen, or when it listens
+	// on every address memberlist's choice of a private address.
+	GossipAdvertise string
 	// GossipKey is the cluster's gossip encryption key (16, 24 or 32
 	// bytes). Required.
 	GossipKey []byte
@@ -122,6 +134,20 @@ func (c Config) check() error {
 	need(c.TunnelTLS != nil, "tunnel TLS config is required")
 	need(len(c.AdminToken) >= 16, "admin token of at least 16 bytes is required")
 	need(len(c.GossipKey) == 16 || len(c.GossipKey) == 24 || len(c.GossipKey) == 32, "gossip key of 16, 24 or 32 bytes is required")
+	for _, a := range []struct{ name, addr string }{{"tunnel advertise", c.TunnelAdvertise}, {"admin advertise", c.AdminAdvertise}} {
+		if a.addr != "" {
+			if err := checkAdvertise(a.addr); err != nil {
+				problems = append(problems, fmt.Sprintf("%s address %v", a.name, err))
+			}
+		}
+	}
+	if c.GossipAdvertise != "" {
+		if ip, _, err := net.SplitHostPort(c.GossipAdvertise); err != nil || net.ParseIP(ip) == nil {
+			problems = append(problems, fmt.Sprintf("gossip advertise address %q: want IP:port", c.GossipAdvertise))
+		} else if err := checkAdvertise(c.GossipAdvertise); err != nil {
+			problems = append(problems, fmt.Sprintf("gossip advertise address %v", err))
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s", ErrConfig, strings.Join(problems, "; "))
 	}
@@ -190,6 +216,33 @@ func readSecret(path string) (string, error) {
 	}
 	b, err := os.ReadFile(path)
 	return strings.TrimSpace(string(b)), err
+}
+
+// checkAdvertise says why addr cannot be dialed from other machines.
+func checkAdvertise(addr string) error {
+	host, port, err := splitHostPort(addr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q: %v", addr, err)
+	case host == "" || net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified():
+		return fmt.Errorf("%q names no host", addr)
+	case port == 0:
+		return fmt.Errorf("%q: port 0 cannot be dialed", addr)
+	}
+	return nil
+}
+
+// advertised is the address to give others for a listener: adv when set,
+// else the listener's own address when it names one host.
+func advertised(ln net.Listener, adv, field string) (string, error) {
+	if adv != "" {
+		return adv, nil
+	}
+	addr := ln.Addr().String()
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && (ta.IP == nil || ta.IP.IsUnspecified()) {
+		return "", fmt.Errorf("%w: %s listens on every address (%s): set %s to the address other machines dial", ErrConfig, strings.TrimSuffix(field, "_advertise")+"_listen", addr, field)
+	}
+	return addr, nil
 }
 
 func splitHostPort(addr string) (string, int, error) {

@@ -32,17 +32,22 @@ type File struct {
 	DBUser   string            `json:"db_user,omitempty"`
 	// CertsDir holds ca.crt and the node's core certificate and key, as
 	// `cangqiong certs` writes them.
-	CertsDir       string   `json:"certs_dir"`
-	TunnelListen   string   `json:"tunnel_listen,omitempty"`
-	AdminListen    string   `json:"admin_listen,omitempty"`
-	AdminTokenFile string   `json:"admin_token_file,omitempty"`
-	GossipListen   string   `json:"gossip_listen,omitempty"`
-	GossipKeyFile  string   `json:"gossip_key_file,omitempty"`
-	Seeds          []string `json:"seeds,omitempty"`
-	GossipProfile  string   `json:"gossip_profile,omitempty"`
-	MaxBodyBytes   int64    `json:"max_body_bytes,omitempty"`
-	RequestTimeout string   `json:"request_timeout,omitempty"`
-	ReloadInterval string   `json:"reload_interval,omitempty"`
+	CertsDir       string `json:"certs_dir"`
+	TunnelListen   string `json:"tunnel_listen,omitempty"`
+	AdminListen    string `json:"admin_listen,omitempty"`
+	AdminTokenFile string `json:"admin_token_file,omitempty"`
+	GossipListen   string `json:"gossip_listen,omitempty"`
+	// The addresses other machines dial, when not the listen addresses
+	// (Config.TunnelAdvertise and its siblings).
+	TunnelAdvertise string   `json:"tunnel_advertise,omitempty"`
+	AdminAdvertise  string   `json:"admin_advertise,omitempty"`
+	GossipAdvertise string   `json:"gossip_advertise,omitempty"`
+	GossipKeyFile   string   `json:"gossip_key_file,omitempty"`
+	Seeds           []string `json:"seeds,omitempty"`
+	GossipProfile   string   `json:"gossip_profile,omitempty"`
+	MaxBodyBytes    int64    `json:"max_body_bytes,omitempty"`
+	RequestTimeout  string   `json:"request_timeout,omitempty"`
+	ReloadInterval  string   `json:"reload_interval,omitempty"`
 	// Reshard tunes resharding workflows (ReshardConfig): durations like
 	// "6s", all optional.
 	Reshard *ReshardFile `json:"reshard,omitempty"`
@@ -110,6 +115,7 @@ func (f File) config(dir string, getenv func(string) string) (Config, error) {
 	cfg.NodeName, cfg.NodeID, cfg.Region, cfg.Global = f.NodeName, *f.NodeID, f.Region, f.Global
 	cfg.Credentials = dbconn.Credentials{User: f.DBUser, Password: getenv(EnvDBPassword)}
 	cfg.Seeds, cfg.GossipProfile, cfg.MaxBodyBytes = f.Seeds, f.GossipProfile, f.MaxBodyBytes
+	cfg.TunnelAdvertise, cfg.AdminAdvertise, cfg.GossipAdvertise = f.TunnelAdvertise, f.AdminAdvertise, f.GossipAdvertise
 	for _, l := range []struct {
 		dst *string
 		src string

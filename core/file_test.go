@@ -50,6 +50,11 @@ func TestLoadConfig(t *testing.T) {
 	if _, err := New(cfg); err != nil {
 		t.Fatalf("a loaded config does not make a node: %v", err)
 	}
+	adv := strings.Replace(goodFile, `"seeds"`, `"tunnel_advertise": "core-1.eu.internal:7443", "admin_advertise": "10.0.0.1:7444", "gossip_advertise": "10.0.0.1:7946", "seeds"`, 1)
+	if cfg, err := LoadConfig(writeConfig(t, dir, adv), func(k string) string { return env[k] }); err != nil ||
+		cfg.TunnelAdvertise != "core-1.eu.internal:7443" || cfg.AdminAdvertise != "10.0.0.1:7444" || cfg.GossipAdvertise != "10.0.0.1:7946" {
+		t.Fatalf("advertise addresses: %v %+v", err, cfg)
+	}
 	// The environment overrides the secret files.
 	env[EnvAdminToken] = "from-the-environment-0123"
 	if cfg, _ = LoadConfig(writeConfig(t, dir, goodFile), func(k string) string { return env[k] }); cfg.AdminToken != "from-the-environment-0123" {

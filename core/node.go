@@ -36,17 +36,18 @@ type Node struct {
 	stopped bool
 	stops   []func(context.Context) error // undo steps, in start order
 
-	tunnelLn, adminLn net.Listener
-	global            *sql.DB
-	exec              *exec.Executor
-	gossip            *gossip.Gossip
-	metrics           *metrics.Metrics
-	app               *app.App
-	relay             *relay.Relay
-	reshard           *reshard.Coordinator
-	tunnel            *tunnel.Server
-	admin             *admin.Admin
-	done              chan error // a server stopped by itself
+	tunnelLn, adminLn   net.Listener
+	tunnelAdv, adminAdv string // what the node gives the cluster and edges
+	global              *sql.DB
+	exec                *exec.Executor
+	gossip              *gossip.Gossip
+	metrics             *metrics.Metrics
+	app                 *app.App
+	relay               *relay.Relay
+	reshard             *reshard.Coordinator
+	tunnel              *tunnel.Server
+	admin               *admin.Admin
+	done                chan error // a server stopped by itself
 }
 
 // New checks cfg and returns a Node ready to Start.
@@ -77,7 +78,8 @@ func (n *Node) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	n.log.Info("core node serving", "tunnel", n.TunnelAddr(), "admin", n.AdminAddr(), "gossip", n.gossip.LocalAddr(), "epoch", n.gossip.Epoch())
+	n.log.Info("core node serving", "tunnel", n.TunnelAddr(), "admin", n.AdminAddr(), "gossip", n.gossip.LocalAddr(), "epoch", n.gossip.Epoch(),
+		"tunnel_advertise", n.tunnelAdv, "admin_advertise", n.adminAdv)
 	return nil
 }
 
@@ -95,7 +97,11 @@ func (n *Node) listen(context.Context) error {
 		return fmt.Errorf("core: admin listener: %w", err)
 	}
 	n.onStop(closeListener(n.adminLn))
-	return nil
+	if n.tunnelAdv, err = advertised(n.tunnelLn, n.cfg.TunnelAdvertise, "tunnel_advertise"); err != nil {
+		return err
+	}
+	n.adminAdv, err = advertised(n.adminLn, n.cfg.AdminAdvertise, "admin_advertise")
+	return err
 }
 
 func closeListener(ln net.Listener) func(context.Context) error {
@@ -139,8 +145,9 @@ func (n *Node) joinCluster(ctx context.Context) error {
 		return fmt.Errorf("%w: gossip listen: %v", ErrConfig, err)
 	}
 	n.gossip, err = gossip.Start(ctx, gossip.Config{
-		NodeName: n.cfg.NodeName, BindAddr: host, BindPort: port, SecretKey: n.cfg.GossipKey,
-		Seeds: n.cfg.Seeds, Region: n.cfg.Region, TunnelAddr: n.TunnelAddr(), AdminAddr: n.AdminAddr(),
+		NodeName: n.cfg.NodeName, BindAddr: host, BindPort: port, AdvertiseAddr: n.cfg.GossipAdvertise,
+		SecretKey: n.cfg.GossipKey, Seeds: n.cfg.Seeds,
+		Region: n.cfg.Region, TunnelAddr: n.tunnelAdv, AdminAddr: n.adminAdv,
 		Store: control.NewStore(n.global), ReloadInterval: n.cfg.ReloadInterval, Profile: n.cfg.GossipProfile,
 		OnChange: n.topologyChanged, Logger: n.cfg.Logger,
 	})
@@ -305,6 +312,9 @@ func (n *Node) Done() <-chan error { return n.done }
 
 // TunnelAddr is the tunnel listener's address.
 func (n *Node) TunnelAddr() string { return n.tunnelLn.Addr().String() }
+
+// TunnelAdvertise is the tunnel address the node gives edges.
+func (n *Node) TunnelAdvertise() string { return n.tunnelAdv }
 
 // AdminAddr is the admin listener's address.
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -64,6 +66,11 @@ type Config struct {
 	BindAddr string
 	// BindPort 0 picks a free port; LocalAddr reports it.
 	BindPort int
+	// AdvertiseAddr is the host:port other nodes reach this one's gossip
+	// on, when that is not the bound address (NAT, a listener on every
+	// address). "": the bound address, or when BindAddr is 0.0.0.0 or ::
+	// memberlist's choice, a private address of the machine.
+	AdvertiseAddr string
 	// SecretKey is the cluster's gossip key: 16, 24 or 32 bytes select
 	// AES-128, -192 or -256 GCM. Required: a node never gossips in clear,
 	// and nodes with different keys cannot talk, let alone merge.
@@ -140,6 +147,8 @@ func (c Config) check() error {
 		return fmt.Errorf("ReloadInterval %v is negative", c.ReloadInterval)
 	case c.BindPort < 0 || c.BindPort > 65535:
 		return fmt.Errorf("BindPort %d is out of range", c.BindPort)
+	case c.AdvertiseAddr != "" && advertiseError(c.AdvertiseAddr) != nil:
+		return fmt.Errorf("AdvertiseAddr: %w", advertiseError(c.AdvertiseAddr))
 	case c.Profile != "" && c.Profile != ProfileLAN && c.Profile != ProfileLocal:
 		return fmt.Errorf("Profile %q: want %q or %q", c.Profile, ProfileLAN, ProfileLocal)
 	}
@@ -158,6 +167,11 @@ func (c Config) memberlistConfig(d memberlist.Delegate, ev memberlist.EventDeleg
 	mc.BindAddr = c.BindAddr
 	mc.BindPort = c.BindPort
 	mc.AdvertisePort = c.BindPort // 0: memberlist uses the port it bound
+	if c.AdvertiseAddr != "" {
+		host, port, _ := net.SplitHostPort(c.AdvertiseAddr) // checked
+		mc.AdvertiseAddr = host
+		mc.AdvertisePort, _ = strconv.Atoi(port)
+	}
 	mc.SecretKey = c.SecretKey
 	mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
 	mc.Delegate = d
@@ -181,3 +195,23 @@ func (c Config) profile() *memberlist.Config {
 }
 
 func newStdLogger(l *slog.Logger) *log.Logger { return log.New(logWriter{l}, "", 0) }
+
+// advertiseError says why addr cannot be dialed by other machines: it must
+// be an IP address (memberlist does not resolve names) and a port, and
+// name one host.
+func advertiseError(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	switch p, err := strconv.Atoi(port); {
+	case ip == nil:
+		return fmt.Errorf("%q: want an IP address", addr)
+	case ip.IsUnspecified():
+		return fmt.Errorf("%q names no host", addr)
+	case err != nil || p < 1 || p > 65535:
+		return fmt.Errorf("%q: bad port", addr)
+	}
+	return nil
+}

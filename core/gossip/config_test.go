@@ -24,6 +24,10 @@ func TestStartRefusesBadConfig(t *testing.T) {
 		{"negative reload", func(c *Config) { c.ReloadInterval = -time.Second }, "negative"},
 		{"bad port", func(c *Config) { c.BindPort = 70000 }, "BindPort"},
 		{"bad profile", func(c *Config) { c.Profile = "wan" }, "Profile"},
+		{"advertise a name", func(c *Config) { c.AdvertiseAddr = "core-1.internal:7946" }, "want an IP address"},
+		{"advertise every address", func(c *Config) { c.AdvertiseAddr = "0.0.0.0:7946" }, "names no host"},
+		{"advertise port 0", func(c *Config) { c.AdvertiseAddr = "10.0.0.1:0" }, "bad port"},
+		{"advertise no port", func(c *Config) { c.AdvertiseAddr = "10.0.0.1" }, "AdvertiseAddr"},
 		{"meta too big", func(c *Config) { c.Region = strings.Repeat("r", 300) }, "Region"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
