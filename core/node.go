@@ -313,9 +313,6 @@ func (n *Node) Done() <-chan error { return n.done }
 // TunnelAddr is the tunnel listener's address.
 func (n *Node) TunnelAddr() string { return n.tunnelLn.Addr().String() }
 
-// TunnelAdvertise is the tunnel address the node gives edges.
-func (n *Node) TunnelAdvertise() string { return n.tunnelAdv }
-
 // AdminAddr is the admin listener's address.
 func (n *Node) AdminAddr() string { return n.adminLn.Addr().String() }
 
