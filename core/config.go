@@ -88,6 +88,16 @@ type Config struct {
 	// 0: DefaultDrainTimeout (5 s).
 	DrainTimeout time.Duration
 
+	// IdempotencyRetention is how long an Idempotency-Key and its stored
+	// answer are kept: a request repeated with the key within it gets the
+	// first answer, later it is a new request. Every HousekeepingInterval
+	// the node deletes older keys on every shard, except while a reshard
+	// runs. 0: DefaultIdempotencyRetention (24 h); negative: keep them.
+	IdempotencyRetention time.Duration
+	// HousekeepingInterval is how often (±20 %) the node expires keys.
+	// 0: DefaultHousekeepingInterval (10 min).
+	HousekeepingInterval time.Duration
+
 	// Catalog is the Cache-Control of public catalog reads (app defaults).
 	Catalog app.CachePolicy
 
@@ -104,6 +114,9 @@ const (
 	DefaultAdminListen  = "127.0.0.1:7444"
 	DefaultGossipListen = "127.0.0.1:7946"
 	DefaultDrainTimeout = 5 * time.Second
+
+	DefaultIdempotencyRetention = 24 * time.Hour
+	DefaultHousekeepingInterval = 10 * time.Minute
 )
 
 // DefaultConfig returns a Config with the defaults filled in.
@@ -113,6 +126,9 @@ func DefaultConfig() Config {
 		AdminListen:  DefaultAdminListen,
 		GossipListen: DefaultGossipListen,
 		DrainTimeout: DefaultDrainTimeout,
+
+		IdempotencyRetention: DefaultIdempotencyRetention,
+		HousekeepingInterval: DefaultHousekeepingInterval,
 	}
 }
 
@@ -167,6 +183,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = d.DrainTimeout
+	}
+	if c.IdempotencyRetention == 0 {
+		c.IdempotencyRetention = d.IdempotencyRetention
+	}
+	if c.HousekeepingInterval <= 0 {
+		c.HousekeepingInterval = d.HousekeepingInterval
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

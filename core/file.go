@@ -48,6 +48,10 @@ type File struct {
 	MaxBodyBytes    int64    `json:"max_body_bytes,omitempty"`
 	RequestTimeout  string   `json:"request_timeout,omitempty"`
 	ReloadInterval  string   `json:"reload_interval,omitempty"`
+	// IdempotencyRetention is a duration like "24h", or "forever";
+	// HousekeepingInterval a duration (Config's fields of those names).
+	IdempotencyRetention string `json:"idempotency_retention,omitempty"`
+	HousekeepingInterval string `json:"housekeeping_interval,omitempty"`
 	// Reshard tunes resharding workflows (ReshardConfig): durations like
 	// "6s", all optional.
 	Reshard *ReshardFile `json:"reshard,omitempty"`
@@ -129,6 +133,14 @@ func (f File) config(dir string, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	if cfg.ReloadInterval, err = duration("reload_interval", f.ReloadInterval); err != nil {
+		return cfg, err
+	}
+	if f.IdempotencyRetention == "forever" {
+		cfg.IdempotencyRetention = -1
+	} else if cfg.IdempotencyRetention, err = duration("idempotency_retention", f.IdempotencyRetention); err != nil {
+		return cfg, err
+	}
+	if cfg.HousekeepingInterval, err = duration("housekeeping_interval", f.HousekeepingInterval); err != nil {
 		return cfg, err
 	}
 	if cfg.Reshard, err = f.Reshard.config(); err != nil {

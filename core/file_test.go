@@ -55,6 +55,13 @@ func TestLoadConfig(t *testing.T) {
 		cfg.TunnelAdvertise != "core-1.eu.internal:7443" || cfg.AdminAdvertise != "10.0.0.1:7444" || cfg.GossipAdvertise != "10.0.0.1:7946" {
 		t.Fatalf("advertise addresses: %v %+v", err, cfg)
 	}
+	for v, want := range map[string]time.Duration{`"36h"`: 36 * time.Hour, `"forever"`: -1} {
+		body := strings.Replace(goodFile, `"seeds"`, `"idempotency_retention": `+v+`, "housekeeping_interval": "1m", "seeds"`, 1)
+		if cfg, err := LoadConfig(writeConfig(t, dir, body), func(k string) string { return env[k] }); err != nil ||
+			cfg.IdempotencyRetention != want || cfg.HousekeepingInterval != time.Minute {
+			t.Fatalf("idempotency_retention %s: %v %v %v", v, err, cfg.IdempotencyRetention, cfg.HousekeepingInterval)
+		}
+	}
 	// The environment overrides the secret files.
 	env[EnvAdminToken] = "from-the-environment-0123"
 	if cfg, _ = LoadConfig(writeConfig(t, dir, goodFile), func(k string) string { return env[k] }); cfg.AdminToken != "from-the-environment-0123" {
@@ -71,6 +78,7 @@ func TestLoadConfigRefuses(t *testing.T) {
 		"readable secret":   {strings.Replace(goodFile, `"token"`, `"open-token"`, 1), "readable by others"},
 		"missing secret":    {strings.Replace(goodFile, `"token"`, `"nope"`, 1), "admin token"},
 		"bad duration":      {strings.Replace(goodFile, `"5s"`, `"soon"`, 1), "request_timeout"},
+		"bad retention":     {strings.Replace(goodFile, `"seeds"`, `"idempotency_retention": "a day", "seeds"`, 1), "idempotency_retention"},
 		"no certificate":    {strings.Replace(goodFile, `"core-1"`, `"core-2"`, 1), "certs issue --kind core --region eu --id core-2"},
 		"not JSON":          {`{"node_name": `, "core.json"},
 		"key not base64":    {strings.Replace(goodFile, `"key"`, `"token"`, 1), "gossip key"},

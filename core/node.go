@@ -72,7 +72,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return errors.New("core: node already started")
 	}
 	n.started = true
-	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve, n.startRelay, n.startReshard} {
+	for _, step := range []func(context.Context) error{n.listen, n.openData, n.joinCluster, n.buildServers, n.serve, n.startRelay, n.startReshard, n.startHousekeeping} {
 		if err := step(ctx); err != nil {
 			n.stopLocked(context.Background())
 			return err

@@ -49,6 +49,10 @@
 // (a closed shop, say) writes nothing, so a retry with the same key may
 // succeed once the state allows it.
 //
+// Keys expire: the core node deletes those older than its
+// IdempotencyRetention (24 h by default) with ExpireIdempotencyKeys, and a
+// request repeated with an expired key is a new request.
+//
 // # Caching
 //
 // Catalog reads are public: Cache-Control carries s-maxage,

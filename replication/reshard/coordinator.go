@@ -201,11 +201,26 @@ func (c *Coordinator) Current(ctx context.Context) (Status, error) {
 	return r.status(), nil
 }
 
+// maintenanceWait bounds how long Start waits for the maintenance lock
+// (a housekeeping sweep holds it for a few seconds at most).
+const maintenanceWait = 10 * time.Second
+
 // Start checks req against the current map, records the workflow and runs
 // it in the background on this node. Everything it refuses, it refuses
 // before anything moves: the errors match ErrInvalid, ErrShardExists,
 // ErrUnknownShard, ErrLastShard, ErrBusy or ErrUnreachable.
 func (c *Coordinator) Start(ctx context.Context, req Request) (Status, error) {
+	// The maintenance lock keeps the shards' housekeeping from deleting
+	// rows while the workflow is recorded; once it is, housekeeping sees
+	// it running and deletes nothing until it ends.
+	lock, ok, err := control.AcquireMaintenance(ctx, c.store.db, maintenanceWait)
+	if err != nil {
+		return Status{}, err
+	}
+	if !ok {
+		return Status{}, refusal(ErrBusy, "the shards' housekeeping has held the maintenance lock for %v; try again", maintenanceWait)
+	}
+	defer lock.Release()
 	if running, err := c.store.running(ctx); err == nil {
 		return Status{}, refusal(ErrBusy, "workflow %d (%s %s) is in phase %s", running.ID, running.Kind, running.Shard, running.Phase)
 	} else if !errors.Is(err, ErrNotFound) {

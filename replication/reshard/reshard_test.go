@@ -98,6 +98,23 @@ func TestStartRefusesBeforeAnythingMoves(t *testing.T) {
 		})
 	}
 
+	// While the shards' housekeeping holds the maintenance lock, Start
+	// waits for it and records nothing.
+	lock, ok, err := control.AcquireMaintenance(ctx, d.Direct(t, "global"), 0)
+	if err != nil || !ok {
+		t.Fatalf("maintenance lock: %v %v", ok, err)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	_, err = c.Start(short, add("shard-2", extra.Addr()))
+	cancel()
+	if err == nil {
+		t.Fatal("Start recorded a workflow while housekeeping held the maintenance lock")
+	}
+	if _, err := c.Current(ctx); !errors.Is(err, reshard.ErrNotFound) {
+		t.Fatalf("Start under the maintenance lock left a workflow: %v", err)
+	}
+	lock.Release()
+
 	st, err := c.Start(ctx, add("shard-2", extra.Addr()))
 	if err != nil {
 		t.Fatal(err)
