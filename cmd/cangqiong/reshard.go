@@ -42,6 +42,7 @@ type reshardCmd struct {
 	Add    reshardAddCmd    `cmd:"" help:"Add a shard: it joins the map, receives its share of the users and then serves them."`
 	Remove reshardRemoveCmd `cmd:"" help:"Remove a shard: its users move to the other shards, then it leaves the map."`
 	Status reshardStatusCmd `cmd:"" help:"Show a workflow: the one named, else the running one, else the most recent."`
+	Abort  reshardAbortCmd  `cmd:"" help:"Roll back a workflow that failed before its cutover: delete its copies and restore the map it started from."`
 }
 
 // adminFlags name the admin API; the defaults reach core-0 of
@@ -110,6 +111,36 @@ func (c *reshardStatusCmd) Run(e *env) error {
 	return nil
 }
 
+type reshardAbortCmd struct {
+	adminFlags `embed:""`
+	ID         uint64 `arg:"" optional:"" placeholder:"ID" help:"Workflow id (default: the most recent)."`
+}
+
+func (c *reshardAbortCmd) Run(e *env) error {
+	client, err := c.client()
+	if err != nil {
+		return err
+	}
+	id := c.ID
+	if id == 0 {
+		st, err := client.status(e.ctx, 0)
+		if err != nil {
+			return err
+		}
+		id = st.ID
+	}
+	st, err := client.abort(e.ctx, id)
+	var refused *apiError
+	if errors.As(err, &refused) && refused.status < 500 && refused.status != http.StatusUnauthorized {
+		return fmt.Errorf("reshard abort refused (%s): %s", refused.code, refused.message)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, finalLine(st))
+	return nil
+}
+
 // startReshard asks for the workflow, then follows it unless detach.
 func startReshard(e *env, flags adminFlags, detach bool, req reshard.Request) error {
 	client, err := flags.client()
@@ -173,10 +204,13 @@ func follow(e *env, client *adminClient, st reshard.Status) error {
 	return failure(st)
 }
 
-// failure is the error of a workflow that ended Failed.
+// failure is the error of a workflow that ended Failed or Aborted.
 func failure(st reshard.Status) error {
-	if st.Phase == reshard.Failed {
+	switch st.Phase {
+	case reshard.Failed:
 		return fmt.Errorf("reshard %d failed: %s", st.ID, cmp.Or(st.Error, "no reason given"))
+	case reshard.Aborted:
+		return fmt.Errorf("reshard %d was rolled back after it failed: %s", st.ID, cmp.Or(st.Error, "no reason given"))
 	}
 	return nil
 }
@@ -218,8 +252,15 @@ func progressLine(st reshard.Status) string {
 
 // finalLine is a finished workflow in one line.
 func finalLine(st reshard.Status) string {
-	if st.Phase == reshard.Failed {
+	switch st.Phase {
+	case reshard.Failed:
 		return fmt.Sprintf("reshard %d failed: %s %s: %s", st.ID, st.Kind, st.Shard, cmp.Or(st.Error, "no reason given"))
+	case reshard.Aborted:
+		line := fmt.Sprintf("reshard %d aborted: %s %s rolled back", st.ID, st.Kind, st.Shard)
+		if st.ToEpoch != 0 {
+			line += fmt.Sprintf(", shard map epoch %d", st.ToEpoch)
+		}
+		return line + fmt.Sprintf(" (it had failed: %s)", cmp.Or(st.Error, "no reason given"))
 	}
 	done := map[reshard.Kind]string{reshard.Add: "added", reshard.Remove: "removed"}[st.Kind]
 	mismatches := 0
@@ -317,6 +358,11 @@ func (c *adminClient) status(ctx context.Context, id uint64) (reshard.Status, er
 		path = "/admin/v1/reshards/" + strconv.FormatUint(id, 10)
 	}
 	return c.do(ctx, http.MethodGet, path, nil, http.StatusOK)
+}
+
+// abort rolls workflow id back.
+func (c *adminClient) abort(ctx context.Context, id uint64) (reshard.Status, error) {
+	return c.do(ctx, http.MethodPost, "/admin/v1/reshards/"+strconv.FormatUint(id, 10)+"/abort", nil, http.StatusOK)
 }
 
 func (c *adminClient) do(ctx context.Context, method, path string, body []byte, want int) (reshard.Status, error) {

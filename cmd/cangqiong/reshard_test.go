@@ -88,6 +88,24 @@ func (w *walkingReshards) Current(context.Context) (reshard.Status, error) {
 	return w.flows[w.last].current(), nil
 }
 
+// Abort rolls back a workflow that ended failed.
+func (w *walkingReshards) Abort(_ context.Context, id uint64) (reshard.Status, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.flows[id]
+	if f == nil {
+		return reshard.Status{}, fmt.Errorf("%w: %d", reshard.ErrNotFound, id)
+	}
+	st := f.current()
+	if st.Phase != reshard.Failed {
+		return reshard.Status{}, fmt.Errorf("%w: workflow %d is %s; only a failed workflow can be rolled back", reshard.ErrCannotAbort, id, st.Phase)
+	}
+	st.Phase, st.ToEpoch = reshard.Aborted, 9
+	f.steps = append(f.steps, st)
+	f.at = len(f.steps) - 1
+	return st, nil
+}
+
 func (w *walkingReshards) gets(id uint64) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -229,6 +247,30 @@ func TestReshardFailedExitsNonZero(t *testing.T) {
 	}
 	if want := fmt.Sprintf("cangqiong: reshard remove: reshard %d failed: copy shard-0 → shard-8", id); !strings.HasPrefix(r.stderr, want) {
 		t.Errorf("stderr %q, want %q…", r.stderr, want)
+	}
+}
+
+func TestReshardAbortRollsBackAFailedWorkflow(t *testing.T) {
+	w := newWalker()
+	w.shards = append(w.shards, "shard-8")
+	env := reshardAPI(t, w)
+	if r := runCLI(t, env, "reshard", "remove", "--shard", "shard-8"); r.code != 1 {
+		t.Fatalf("the failing workflow: exit %d", r.code)
+	}
+	id := w.last
+	r := runCLI(t, env, "reshard", "abort")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("abort: exit %d; stderr %s", r.code, r.stderr)
+	}
+	if want := fmt.Sprintf("reshard %d aborted: remove shard-8 rolled back, shard map epoch 9 (it had failed: copy shard-0 → shard-8: connection reset by peer)\n", id); r.stdout != want {
+		t.Errorf("stdout %q, want %q", r.stdout, want)
+	}
+	r = runCLI(t, env, "reshard", "abort", fmt.Sprint(id))
+	if r.code != 1 || !strings.Contains(r.stderr, "reshard abort refused (reshard_not_abortable)") || !strings.Contains(r.stderr, "aborted") {
+		t.Errorf("a second abort: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, env, "reshard", "status", "--watch", fmt.Sprint(id)); r.code != 1 || !strings.Contains(r.stderr, "was rolled back after it failed") {
+		t.Errorf("status --watch of an aborted workflow: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
 

@@ -34,6 +34,8 @@
 //	                                                  422 shard_unreachable
 //	GET     /admin/v1/reshards/current token  200      404 reshard_not_found
 //	GET     /admin/v1/reshards/{id}   token  200      400 invalid_reshard_id, 404 reshard_not_found
+//	POST    /admin/v1/reshards/{id}/abort token 200   400 invalid_reshard_id, 404 reshard_not_found,
+//	                                                  409 reshard_not_abortable, 409 reshard_running
 //
 // Every route marked token answers 401 unauthenticated, with
 // WWW-Authenticate: Bearer, to a request without the admin token. Any other
@@ -58,7 +60,11 @@
 // before anything moves, and their message says why. Only one workflow
 // runs at a time (409 reshard_running); /admin/v1/reshards/current is the
 // running one, else the most recent. Ids are decimal numbers; the status
-// carries its id as a JSON string.
+// carries its id as a JSON string. POST /admin/v1/reshards/{id}/abort rolls
+// back a workflow that failed before its cutover (reshard.Coordinator.Abort):
+// its copies are deleted and the map it started from is committed again;
+// it answers the workflow's status, phase aborted, or 409
+// reshard_not_abortable saying why not.
 //
 // # Optimistic concurrency
 //

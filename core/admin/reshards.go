@@ -21,6 +21,9 @@ type Reshards interface {
 	// Current is the running workflow, else the most recent one;
 	// reshard.ErrNotFound if there never was one.
 	Current(ctx context.Context) (reshard.Status, error)
+	// Abort rolls back workflow id, which failed before its cutover;
+	// reshard.ErrCannotAbort if it may not be, reshard.ErrNotFound.
+	Abort(ctx context.Context, id uint64) (reshard.Status, error)
 }
 
 func reshardPath(id uint64) string { return "/admin/v1/reshards/" + strconv.FormatUint(id, 10) }
@@ -59,16 +62,41 @@ func (a *Admin) currentReshard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *Admin) getReshard(w http.ResponseWriter, r *http.Request) error {
+func reshardID(r *http.Request) (uint64, error) {
 	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
 	if err != nil {
-		return httpapi.Errorf(http.StatusBadRequest, CodeInvalidReshardID,
+		return 0, httpapi.Errorf(http.StatusBadRequest, CodeInvalidReshardID,
 			"a reshard id is a decimal number, not %.40q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (a *Admin) getReshard(w http.ResponseWriter, r *http.Request) error {
+	id, err := reshardID(r)
+	if err != nil {
+		return err
 	}
 	st, err := a.reshards.Get(r.Context(), id)
 	if err != nil {
 		return reshardError(err)
 	}
+	httpapi.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// abortReshard rolls back a workflow that failed before its cutover and
+// answers its status.
+func (a *Admin) abortReshard(w http.ResponseWriter, r *http.Request) error {
+	id, err := reshardID(r)
+	if err != nil {
+		return err
+	}
+	st, err := a.reshards.Abort(r.Context(), id)
+	if err != nil {
+		return reshardError(err)
+	}
+	a.log.InfoContext(r.Context(), "reshard aborted", "reshard", st.ID, "kind", st.Kind, "shard", st.Shard,
+		"epoch", st.ToEpoch, "remote", r.RemoteAddr)
 	httpapi.WriteJSON(w, http.StatusOK, st)
 	return nil
 }
@@ -87,6 +115,7 @@ var reshardRefusals = []struct {
 	{reshard.ErrBusy, http.StatusConflict, CodeReshardRunning},
 	{reshard.ErrUnreachable, http.StatusUnprocessableEntity, CodeShardUnreachable},
 	{reshard.ErrNotFound, http.StatusNotFound, CodeReshardNotFound},
+	{reshard.ErrCannotAbort, http.StatusConflict, CodeReshardNotAbortable},
 }
 
 // reshardError classifies the coordinator's refusals; anything else is a

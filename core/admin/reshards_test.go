@@ -69,6 +69,25 @@ func (f *fakeReshards) Current(ctx context.Context) (reshard.Status, error) {
 	return f.Get(ctx, 1<<60+last)
 }
 
+// Abort marks a known failed workflow aborted; others are refused.
+func (f *fakeReshards) Abort(_ context.Context, id uint64) (reshard.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return reshard.Status{}, f.err
+	}
+	st, ok := f.byID[id]
+	switch {
+	case !ok:
+		return reshard.Status{}, fmt.Errorf("%w: %d", reshard.ErrNotFound, id)
+	case st.Phase != reshard.Failed:
+		return reshard.Status{}, fmt.Errorf("%w: workflow %d is %s", reshard.ErrCannotAbort, id, st.Phase)
+	}
+	st.Phase, st.ToEpoch = reshard.Aborted, 8
+	f.byID[id] = st
+	return st, nil
+}
+
 func (f *fakeReshards) calls() []reshard.Request {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -151,6 +170,38 @@ func TestReshardStartAndGet(t *testing.T) {
 	for _, id := range []string{"abc", "-1", "1.5", "0x10", "18446744073709551616", "%20"} {
 		expectError(t, "GET id "+id, call(h, "GET", "/admin/v1/reshards/"+id, ""), http.StatusBadRequest, admin.CodeInvalidReshardID)
 	}
+}
+
+func TestReshardAbort(t *testing.T) {
+	f := &fakeReshards{}
+	h := reshardAdmin(t, f)
+	rec := call(h, "POST", "/admin/v1/reshards", `{"kind":"remove","shard":{"id":"shard-3"}}`)
+	expectStatus(t, "remove", rec, http.StatusAccepted)
+	st := decodeStatus(t, "remove", rec.Body.Bytes())
+	path := fmt.Sprintf("/admin/v1/reshards/%d/abort", st.ID)
+
+	msg := expectError(t, "abort a running workflow", call(h, "POST", path, ""), http.StatusConflict, admin.CodeReshardNotAbortable)
+	if !strings.Contains(msg, "preparing") {
+		t.Errorf("the refusal does not say why: %q", msg)
+	}
+	f.mu.Lock()
+	failed := f.byID[st.ID]
+	failed.Phase = reshard.Failed
+	f.byID[st.ID] = failed
+	f.mu.Unlock()
+	rec = call(h, "POST", path, "")
+	expectStatus(t, "abort", rec, http.StatusOK)
+	if got := decodeStatus(t, "abort", rec.Body.Bytes()); got.ID != st.ID || got.Phase != reshard.Aborted || got.ToEpoch != 8 {
+		t.Errorf("abort: %+v", got)
+	}
+	expectError(t, "abort an unknown one", call(h, "POST", "/admin/v1/reshards/5/abort", ""), http.StatusNotFound, admin.CodeReshardNotFound)
+	expectError(t, "abort a bad id", call(h, "POST", "/admin/v1/reshards/abc/abort", ""), http.StatusBadRequest, admin.CodeInvalidReshardID)
+	rec = call(h, "GET", path, "")
+	expectError(t, "GET abort", rec, http.StatusMethodNotAllowed, admin.CodeMethodNotAllowed)
+	if got := rec.Header().Get("Allow"); got != "POST" {
+		t.Errorf("Allow %q", got)
+	}
+	expectError(t, "abort without the token", call(h, "POST", path, "", "Authorization", ""), http.StatusUnauthorized, admin.CodeUnauthenticated)
 }
 
 func TestReshardRefusals(t *testing.T) {

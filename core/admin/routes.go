@@ -33,6 +33,7 @@ const (
 	CodeReshardRunning       = "reshard_running"
 	CodeShardUnreachable     = "shard_unreachable"
 	CodeReshardNotFound      = "reshard_not_found"
+	CodeReshardNotAbortable  = "reshard_not_abortable"
 )
 
 // methods are the handlers of one path by method. Registering paths
@@ -65,6 +66,7 @@ func (a *Admin) routes(metrics http.Handler) http.Handler {
 		guarded("/admin/v1/reshards", methods{http.MethodPost: a.startReshard})
 		guarded("/admin/v1/reshards/current", methods{http.MethodGet: a.currentReshard})
 		guarded("/admin/v1/reshards/{id}", methods{http.MethodGet: a.getReshard})
+		guarded("/admin/v1/reshards/{id}/abort", methods{http.MethodPost: a.abortReshard})
 	}
 	// Unknown paths: authenticate first, so a caller without the token
 	// learns nothing about which paths exist.

@@ -53,10 +53,14 @@ const (
 	Done Phase = "done"
 	// Failed: the workflow stopped and needs an operator; Error says why.
 	Failed Phase = "failed"
+	// Aborted: an operator rolled back a workflow that failed before its
+	// cutover (Coordinator.Abort): the map is where the workflow started
+	// and the copies it made are deleted. Error keeps why it failed.
+	Aborted Phase = "aborted"
 )
 
 // Final reports whether a workflow in phase p is over.
-func (p Phase) Final() bool { return p == Done || p == Failed }
+func (p Phase) Final() bool { return p == Done || p == Failed || p == Aborted }
 
 // Pair is the progress of the users moving from one shard to another.
 type Pair struct {
@@ -93,7 +97,8 @@ type Status struct {
 	// Owner is the core node running the workflow ("" when none does).
 	Owner string `json:"owner"`
 	// FromEpoch is the map the workflow started from; ToEpoch the one
-	// where it is complete (0 until then).
+	// where it is complete (0 until then), or for an aborted workflow the
+	// one that rolled it back (0 if it had not changed the map).
 	FromEpoch uint64 `json:"from_epoch"`
 	ToEpoch   uint64 `json:"to_epoch,omitempty"`
 	// Fraction is the share of the keyspace that moves.
@@ -139,6 +144,9 @@ var (
 	ErrUnreachable = errors.New("reshard: the target shard is unreachable")
 	// ErrNotFound: no workflow with that id (or none at all).
 	ErrNotFound = errors.New("reshard: no such workflow")
+	// ErrCannotAbort: Abort refuses: the workflow has not failed, has cut
+	// over already, is not the latest, or the map changed since it failed.
+	ErrCannotAbort = errors.New("reshard: the workflow cannot be rolled back")
 )
 
 // refusal wraps a sentinel with details.

@@ -41,6 +41,8 @@ type state struct {
 	SettledEpoch uint64        `json:"settled_epoch,omitempty"`
 	SettledAt    time.Time     `json:"settled_at,omitzero"`
 	Hold         time.Duration `json:"hold,omitempty"`
+	// AbortedEpoch is the map an abort committed, back where Start was.
+	AbortedEpoch uint64 `json:"aborted_epoch,omitempty"`
 }
 
 // pairState is the checkpoint of one (source, target) pair.
@@ -123,8 +125,11 @@ func (r *record) status() Status {
 	if t := r.State.SettledAt; !t.IsZero() {
 		st.CutoverAt = &t
 	}
-	if r.Phase == Done {
+	switch r.Phase {
+	case Done:
 		st.ToEpoch = r.State.SettledEpoch
+	case Aborted:
+		st.ToEpoch = r.State.AbortedEpoch
 	}
 	var scanned, total int64
 	for _, p := range r.State.Pairs {

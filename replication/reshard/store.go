@@ -26,6 +26,7 @@ const (
 	saveReshardSQL    = "UPDATE cq_reshards SET phase = ?, state = ?, error = ?, updated_at = UTC_TIMESTAMP(6), lease_until = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND WHERE id = ? AND running = 1 AND owner = ?"
 	finishReshardSQL  = "UPDATE cq_reshards SET phase = ?, state = ?, error = ?, running = NULL, owner = '', updated_at = UTC_TIMESTAMP(6), finished_at = UTC_TIMESTAMP(6) WHERE id = ? AND running = 1 AND owner = ?"
 	releaseReshardSQL = "UPDATE cq_reshards SET lease_until = UTC_TIMESTAMP(6) WHERE id = ? AND running = 1 AND owner = ?"
+	abortReshardSQL   = "UPDATE cq_reshards SET phase = ?, state = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ? AND running IS NULL AND phase = ?"
 )
 
 // errLeaseLost: another node took the workflow over (this one's lease had
@@ -143,6 +144,16 @@ func (s *store) finish(ctx context.Context, r *record, owner string) error {
 		return err
 	}
 	return s.mustChange(s.db.ExecContext(ctx, finishReshardSQL, string(r.Phase), string(st), r.Error, int64(r.ID), owner))
+}
+
+// aborted records that a failed workflow was rolled back; errLeaseLost
+// when it is no longer failed (another abort won).
+func (s *store) aborted(ctx context.Context, r *record) error {
+	st, err := json.Marshal(r.State)
+	if err != nil {
+		return err
+	}
+	return s.mustChange(s.db.ExecContext(ctx, abortReshardSQL, string(Aborted), string(st), int64(r.ID), string(Failed)))
 }
 
 // release lets another node take the workflow over at once.

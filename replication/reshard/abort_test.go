@@ -1,0 +1,147 @@
+package reshard
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
+)
+
+// failedWhileCopying is a workflow removing shard-1 that copied its users
+// to shard-0 and failed before the cutover; it returns the record and the
+// users moved.
+func failedWhileCopying(t *testing.T, e *env) (*record, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	users := e.users("shard-1", 1, 40)
+	e.writeUsers(e.d.Direct(t, "shard-1"), users, "ada")
+	r := e.record(Copying)
+	e.commit(r.State.Joined)
+	r.State.JoinedCommitted = true
+	e.insert(r)
+	w := e.workflow(r)
+	if err := w.copy(ctx); err != nil {
+		t.Fatalf("copy: %v", err)
+	}
+	if n := count(t, e, "shard-0", users); n != len(users) {
+		t.Fatalf("%d of %d users copied to shard-0", n, len(users))
+	}
+	if err := w.fail(ctx, fatalf("reshard: something broke")); err == nil || r.Phase != Failed {
+		t.Fatalf("fail: %v, phase %s", err, r.Phase)
+	}
+	return r, users
+}
+
+// count is how many of users have a users row on shard.
+func count(t *testing.T, e *env, shard string, users []int64) int {
+	t.Helper()
+	n := 0
+	for _, u := range users {
+		var k int
+		if err := e.d.Direct(t, shard).QueryRow("SELECT COUNT(*) FROM users WHERE user_id = ?", u).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		n += k
+	}
+	return n
+}
+
+func TestAbortRollsBackAWorkflowThatFailedBeforeItsCutover(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r, users := failedWhileCopying(t, e)
+	failedMap, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := e.c.Abort(ctx, r.ID)
+	if err != nil {
+		t.Fatalf("Abort: %v", err)
+	}
+	if st.Phase != Aborted || st.ToEpoch != failedMap.Epoch+1 || st.Error == "" {
+		t.Fatalf("status after Abort: %+v", st)
+	}
+	cur, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur.Epoch != failedMap.Epoch+1 || cur.Freeze || !sameLayout(cur, r.State.Start) {
+		t.Fatalf("map after Abort: %s %+v, want the start's layout at epoch %d", describe(cur), cur.Shards, failedMap.Epoch+1)
+	}
+	for _, s := range cur.Shards {
+		if s.State != shardmap.Serving {
+			t.Fatalf("shard %s is %s after Abort", s.ID, s.State)
+		}
+	}
+	if n := count(t, e, "shard-0", users); n != 0 {
+		t.Fatalf("%d copies left on shard-0 after Abort", n)
+	}
+	if n := count(t, e, "shard-1", users); n != len(users) {
+		t.Fatalf("%d of %d users still on shard-1 after Abort", n, len(users))
+	}
+
+	// Again: the same answer, nothing more committed.
+	if again, err := e.c.Abort(ctx, r.ID); err != nil || again.Phase != Aborted {
+		t.Fatalf("second Abort: %+v %v", again, err)
+	}
+	if m, _ := e.maps.Load(ctx); m.Epoch != cur.Epoch {
+		t.Fatalf("a second Abort committed epoch %d", m.Epoch)
+	}
+	// The next workflow may start.
+	if _, err := e.c.Start(ctx, Request{Kind: Remove, Shard: shardmap.Shard{ID: "shard-1"}}); err != nil {
+		t.Fatalf("Start after Abort: %v", err)
+	}
+}
+
+func TestAbortRefuses(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	if _, err := e.c.Abort(ctx, 12345); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("an unknown id: %v, want ErrNotFound", err)
+	}
+	r, _ := failedWhileCopying(t, e)
+
+	// The map changed since it failed: an operator's own fix.
+	cur, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := cur.Clone()
+	fixed.Epoch++
+	for i := range fixed.Shards {
+		fixed.Shards[i].State = shardmap.Serving
+	}
+	e.commit(fixed)
+	if _, err := e.c.Abort(ctx, r.ID); !errors.Is(err, ErrCannotAbort) {
+		t.Fatalf("Abort after the map changed: %v, want ErrCannotAbort", err)
+	}
+	if m, _ := e.maps.Load(ctx); m.Epoch != fixed.Epoch {
+		t.Fatalf("a refused Abort committed epoch %d", m.Epoch)
+	}
+	if got, _ := e.c.Get(ctx, r.ID); got.Phase != Failed {
+		t.Fatalf("a refused Abort left the workflow %s", got.Phase)
+	}
+
+	// One that cut over keeps its old copies for the operator.
+	cut := e.record(Failed)
+	cut.State.SettledEpoch = fixed.Epoch
+	e.insert(cut)
+	if err := e.c.store.finish(ctx, cut, e.c.owner); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Abort(ctx, cut.ID); !errors.Is(err, ErrCannotAbort) {
+		t.Fatalf("Abort of a workflow that cut over: %v, want ErrCannotAbort", err)
+	}
+	// An older one is not the latest.
+	if _, err := e.c.Abort(ctx, r.ID); !errors.Is(err, ErrCannotAbort) {
+		t.Fatalf("Abort of an older workflow: %v, want ErrCannotAbort", err)
+	}
+	// A running one is not failed.
+	running := e.record(Copying)
+	e.insert(running)
+	if _, err := e.c.Abort(ctx, running.ID); !errors.Is(err, ErrCannotAbort) {
+		t.Fatalf("Abort of a running workflow: %v, want ErrCannotAbort", err)
+	}
+}
