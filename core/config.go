@@ -88,11 +88,12 @@ type Config struct {
 	// 0: DefaultDrainTimeout (5 s).
 	DrainTimeout time.Duration
 
-	// IdempotencyRetention is how long an Idempotency-Key and its stored
-	// answer are kept: a request repeated with the key within it gets the
-	// first answer, later it is a new request. Every HousekeepingInterval
-	// the node deletes older keys on every shard, except while a reshard
-	// runs. 0: DefaultIdempotencyRetention (24 h); negative: keep them.
+	// IdempotencyRetention, when positive, is how long an Idempotency-Key
+	// and its stored answer are kept: a request repeated with the key
+	// within it gets the first answer, later it is a new request. Every
+	// HousekeepingInterval the node deletes older keys on every shard,
+	// except while a reshard runs. 0 (the default) keeps keys for ever, as
+	// the design's guarantee reads: a retry never makes a second order.
 	IdempotencyRetention time.Duration
 	// HousekeepingInterval is how often (±20 %) the node expires keys.
 	// 0: DefaultHousekeepingInterval (10 min).
@@ -115,7 +116,6 @@ const (
 	DefaultGossipListen = "127.0.0.1:7946"
 	DefaultDrainTimeout = 5 * time.Second
 
-	DefaultIdempotencyRetention = 24 * time.Hour
 	DefaultHousekeepingInterval = 10 * time.Minute
 )
 
@@ -127,7 +127,6 @@ func DefaultConfig() Config {
 		GossipListen: DefaultGossipListen,
 		DrainTimeout: DefaultDrainTimeout,
 
-		IdempotencyRetention: DefaultIdempotencyRetention,
 		HousekeepingInterval: DefaultHousekeepingInterval,
 	}
 }
@@ -183,9 +182,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = d.DrainTimeout
-	}
-	if c.IdempotencyRetention == 0 {
-		c.IdempotencyRetention = d.IdempotencyRetention
 	}
 	if c.HousekeepingInterval <= 0 {
 		c.HousekeepingInterval = d.HousekeepingInterval

@@ -48,7 +48,8 @@ type File struct {
 	MaxBodyBytes    int64    `json:"max_body_bytes,omitempty"`
 	RequestTimeout  string   `json:"request_timeout,omitempty"`
 	ReloadInterval  string   `json:"reload_interval,omitempty"`
-	// IdempotencyRetention is a duration like "24h", or "forever";
+	// IdempotencyRetention is a duration like "720h", or "forever" (the
+	// default);
 	// HousekeepingInterval a duration (Config's fields of those names).
 	IdempotencyRetention string `json:"idempotency_retention,omitempty"`
 	HousekeepingInterval string `json:"housekeeping_interval,omitempty"`
@@ -136,7 +137,7 @@ func (f File) config(dir string, getenv func(string) string) (Config, error) {
 		return cfg, err
 	}
 	if f.IdempotencyRetention == "forever" {
-		cfg.IdempotencyRetention = -1
+		cfg.IdempotencyRetention = 0
 	} else if cfg.IdempotencyRetention, err = duration("idempotency_retention", f.IdempotencyRetention); err != nil {
 		return cfg, err
 	}

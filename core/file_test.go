@@ -55,7 +55,7 @@ func TestLoadConfig(t *testing.T) {
 		cfg.TunnelAdvertise != "core-1.eu.internal:7443" || cfg.AdminAdvertise != "10.0.0.1:7444" || cfg.GossipAdvertise != "10.0.0.1:7946" {
 		t.Fatalf("advertise addresses: %v %+v", err, cfg)
 	}
-	for v, want := range map[string]time.Duration{`"36h"`: 36 * time.Hour, `"forever"`: -1} {
+	for v, want := range map[string]time.Duration{`"36h"`: 36 * time.Hour, `"forever"`: 0} {
 		body := strings.Replace(goodFile, `"seeds"`, `"idempotency_retention": `+v+`, "housekeeping_interval": "1m", "seeds"`, 1)
 		if cfg, err := LoadConfig(writeConfig(t, dir, body), func(k string) string { return env[k] }); err != nil ||
 			cfg.IdempotencyRetention != want || cfg.HousekeepingInterval != time.Minute {

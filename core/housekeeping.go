@@ -26,7 +26,7 @@ const (
 // startHousekeeping expires idempotency keys every HousekeepingInterval
 // (±20 %, so that nodes do not sweep in step) until the node stops.
 func (n *Node) startHousekeeping(context.Context) error {
-	if n.cfg.IdempotencyRetention < 0 {
+	if n.cfg.IdempotencyRetention <= 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -62,9 +62,10 @@ func jitter(d time.Duration) time.Duration {
 // maintenance lock, and only while no reshard runs, it deletes on every
 // shard the idempotency keys older than IdempotencyRetention, for at most
 // a few seconds. It returns how many keys went; 0 with no error when
-// another node holds the lock or a reshard runs.
+// another node holds the lock or a reshard runs, or when keys are kept
+// for ever (IdempotencyRetention 0).
 func (n *Node) ExpireIdempotencyKeys(ctx context.Context) (int64, error) {
-	if n.cfg.IdempotencyRetention < 0 {
+	if n.cfg.IdempotencyRetention <= 0 {
 		return 0, nil
 	}
 	lock, ok, err := control.AcquireMaintenance(ctx, n.global, 0)

@@ -49,9 +49,10 @@
 // (a closed shop, say) writes nothing, so a retry with the same key may
 // succeed once the state allows it.
 //
-// Keys expire: the core node deletes those older than its
-// IdempotencyRetention (24 h by default) with ExpireIdempotencyKeys, and a
-// request repeated with an expired key is a new request.
+// Keys are kept for ever unless the core node is given an
+// IdempotencyRetention: it then deletes older keys with
+// ExpireIdempotencyKeys, and a request repeated with an expired key is a
+// new request.
 //
 // # Caching
 //
