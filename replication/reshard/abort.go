@@ -9,6 +9,7 @@ import (
 
 	"github.com/cangqiong/cangqiong/replication/reshard/move"
 	"github.com/cangqiong/cangqiong/sharding/control"
+	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
 
 // Abort rolls back workflow id, which failed before its cutover: it
@@ -55,39 +56,62 @@ func (c *Coordinator) Abort(ctx context.Context, id uint64) (Status, error) {
 	if err != nil {
 		return Status{}, fmt.Errorf("reshard: read the shard map: %w", err)
 	}
-	if !r.State.JoinedCommitted && slices.Equal(cur.Shards, r.State.Start.Shards) {
-		// It failed before it changed the map, so before it copied.
-		return c.recordAborted(ctx, r, 0)
-	}
-	if !slices.Equal(cur.Shards, r.State.Joined.Shards) {
+	// The map is where the workflow left it, or back where it started (it
+	// failed before changing it, or an earlier Abort or the operator put
+	// it back).
+	back := slices.Equal(cur.Shards, r.State.Start.Shards)
+	if !back && !slices.Equal(cur.Shards, r.State.Joined.Shards) {
 		return Status{}, refusal(ErrCannotAbort, "the shard map changed since workflow %d failed (epoch %d); roll back by hand", id, cur.Epoch)
 	}
+	if r.State.JoinedCommitted {
+		if err := c.deleteCopies(ctx, r); err != nil {
+			return Status{}, err
+		}
+	}
+	epoch := uint64(0)
+	switch {
+	case !back:
+		m := r.State.Start.Clone()
+		m.Epoch, m.Freeze = cur.Epoch+1, false
+		if err := c.cfg.Maps.Commit(ctx, cur.Epoch, m); err != nil {
+			return Status{}, fmt.Errorf("reshard: commit the map workflow %d started from: %w", id, err)
+		}
+		epoch = m.Epoch
+	case r.State.JoinedCommitted:
+		epoch = cur.Epoch
+	}
+	return c.recordAborted(ctx, r, epoch)
+}
 
+// deleteCopies deletes, on each pair's target, the rows the workflow
+// copied there. A target that leaves the map with the rollback (the shard
+// an Add brought) is nobody's to read: a failure there is logged, not
+// returned — it may be why the workflow failed.
+func (c *Coordinator) deleteCopies(ctx context.Context, r *record) error {
 	p, err := newPlan(r.State.Joined, c.cfg.RingOptions)
 	if err != nil {
-		return Status{}, err
+		return err
 	}
 	w := &workflow{c: c, r: r, plan: p, pools: map[string]*sql.DB{}, tables: map[string][]move.Table{}}
 	defer w.close()
 	for i := range r.State.Pairs {
 		pr := &r.State.Pairs[i]
+		stays := slices.ContainsFunc(r.State.Start.Shards, func(s shardmap.Shard) bool { return s.ID == pr.To })
 		_, dst, tables, err := w.pair(ctx, pr)
-		if err != nil {
-			return Status{}, err
+		var n int64
+		if err == nil {
+			n, err = move.DeleteUsers(ctx, dst, tables, move.Matching(p.filter(pr.From, pr.To)), 0)
 		}
-		n, err := move.DeleteUsers(ctx, dst, tables, move.Matching(p.filter(pr.From, pr.To)), 0)
-		if err != nil {
-			return Status{}, fmt.Errorf("reshard: delete the copies on %s: %w", pr.To, err)
+		switch {
+		case err != nil && stays:
+			return fmt.Errorf("reshard: delete the copies on %s: %w", pr.To, err)
+		case err != nil:
+			c.log.Warn("reshard abort could not delete the copies on the shard leaving the map", "id", r.ID, "shard", pr.To, "err", err)
+		default:
+			c.log.Info("reshard abort deleted copies", "id", r.ID, "from", pr.From, "to", pr.To, "rows", n)
 		}
-		c.log.Info("reshard abort deleted copies", "id", id, "from", pr.From, "to", pr.To, "rows", n)
 	}
-
-	back := r.State.Start.Clone()
-	back.Epoch, back.Freeze = cur.Epoch+1, false
-	if err := c.cfg.Maps.Commit(ctx, cur.Epoch, back); err != nil {
-		return Status{}, fmt.Errorf("reshard: commit the map workflow %d started from: %w", id, err)
-	}
-	return c.recordAborted(ctx, r, back.Epoch)
+	return nil
 }
 
 // recordAborted stores r as Aborted, back at epoch (0: the map was never

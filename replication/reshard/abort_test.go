@@ -3,6 +3,7 @@ package reshard
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
@@ -103,7 +104,8 @@ func TestAbortRefuses(t *testing.T) {
 	}
 	r, _ := failedWhileCopying(t, e)
 
-	// The map changed since it failed: an operator's own fix.
+	// The map changed since it failed, to neither the workflow's map nor
+	// the one it started from.
 	cur, err := e.maps.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +115,7 @@ func TestAbortRefuses(t *testing.T) {
 	for i := range fixed.Shards {
 		fixed.Shards[i].State = shardmap.Serving
 	}
+	fixed.Shards[0].Weight = 2
 	e.commit(fixed)
 	if _, err := e.c.Abort(ctx, r.ID); !errors.Is(err, ErrCannotAbort) {
 		t.Fatalf("Abort after the map changed: %v, want ErrCannotAbort", err)
@@ -144,4 +147,79 @@ func TestAbortRefuses(t *testing.T) {
 	if _, err := e.c.Abort(ctx, running.ID); !errors.Is(err, ErrCannotAbort) {
 		t.Fatalf("Abort of a running workflow: %v, want ErrCannotAbort", err)
 	}
+}
+
+// TestAbortFinishesARollbackTheMapAlreadyHas: the map is back where the
+// workflow started (an earlier Abort committed it and stopped, or the
+// operator put it back): Abort deletes the copies and records the end.
+func TestAbortFinishesARollbackTheMapAlreadyHas(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r, users := failedWhileCopying(t, e)
+	cur, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := r.State.Start.Clone()
+	back.Epoch = cur.Epoch + 1
+	e.commit(back)
+	st, err := e.c.Abort(ctx, r.ID)
+	if err != nil || st.Phase != Aborted || st.ToEpoch != back.Epoch {
+		t.Fatalf("Abort: %+v %v", st, err)
+	}
+	if n := count(t, e, "shard-0", users); n != 0 {
+		t.Fatalf("%d copies left on shard-0", n)
+	}
+	if m, _ := e.maps.Load(ctx); m.Epoch != back.Epoch {
+		t.Fatalf("Abort committed epoch %d over a map already back", m.Epoch)
+	}
+}
+
+// TestAbortOfAnAddWhoseShardIsGone: the shard an Add brought is
+// unreachable (why it failed, say): its copies cannot be deleted, and need
+// not be — it leaves the map.
+func TestAbortOfAnAddWhoseShardIsGone(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	cur, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := Request{Kind: Add, Shard: shardmap.Shard{ID: "shard-2", Address: nobodyListens(t), Weight: 1}}
+	joined, err := e.c.joined(cur, &req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPlan(joined, e.c.cfg.RingOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &record{ID: uint64(e.c.cfg.IDs.Next()), Kind: Add, Shard: "shard-2", Phase: Copying, State: state{Request: req, Start: cur, Joined: joined, JoinedCommitted: true}}
+	for _, f := range p.delta.Summary {
+		r.State.Pairs = append(r.State.Pairs, pairState{Pair: Pair{From: f.From, To: f.To, Fraction: f.Fraction}})
+	}
+	e.commit(joined)
+	e.insert(r)
+	r.Phase, r.Error = Failed, "reshard: copy to shard-2: connection refused"
+	if err := e.c.store.finish(ctx, r, e.c.owner); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.c.Abort(ctx, r.ID)
+	if err != nil || st.Phase != Aborted {
+		t.Fatalf("Abort: %+v %v", st, err)
+	}
+	m, err := e.maps.Load(ctx)
+	if err != nil || len(m.Shards) != 2 || !sameLayout(m, cur) {
+		t.Fatalf("map after Abort: %+v %v", m, err)
+	}
+}
+
+// nobodyListens is a loopback address nothing listens on.
+func nobodyListens(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
