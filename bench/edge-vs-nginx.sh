@@ -101,7 +101,7 @@ wait_up "$url_ref"
 us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /ms$/) n *= 1000; else if (v ~ /[0-9]s$/ && v !~ /us$/) n *= 1000000; printf "%.0f", n }'; }
 # busy prints CPU 0's and CPU 1's busy percentages between two /proc/stat
 # snapshots.
-busy() { paste "$1" "$2" | awk '{n = NF / 2; t = 0; idle = 0; for (i = 2; i <= n; i++) { d = $(i + n) - $i; t += d; if (i == 5 || i == 6) idle += d }; printf "%.0f ", 100 * (t - idle) / t}'; }
+busy() { paste "$1" "$2" | awk '{n = NF / 2; t = 0; idle = 0; for (i = 2; i <= n && i <= 9; i++) { d = $(i + n) - $i; t += d; if (i == 5 || i == 6) idle += d }; printf "%.0f ", 100 * (t - idle) / t}'; }
 run() { # name url
 	local out rps p50 p99 cpu flag=""
 	grep -E '^cpu[01] ' /proc/stat >"$work/stat0"
@@ -132,13 +132,13 @@ ratio() { # a b column: median over rounds of a/b
 	awk -v a="$1" -v b="$2" -v c="$3" '$2 == a {x[$1] = $c} $2 == b {y[$1] = $c} END {for (r in x) if (y[r] > 0) print x[r] / y[r]}' "$work/runs.txt" | median
 }
 for who in nginx edge ref; do
-	printf "edge-vs-nginx: median %-5s %8.0f req/s  p50 %5d us  p99 %5d us  cpu0 %3d%%  cpu1 %3d%%  per core %8.0f req/s  (%d of %d runs client-bound)\n" \
+	printf "edge-vs-nginx: median %-5s %8.0f req/s  p50 %5.0f us  p99 %5.0f us  cpu0 %3.0f%%  cpu1 %3.0f%%  per core %8.0f req/s  (%d of %d runs client-bound)\n" \
 		"$who" "$(col $who 3)" "$(col $who 4)" "$(col $who 5)" "$(col $who 6)" "$(col $who 7)" "$(col $who 8)" \
 		"$(awk -v w=$who '$2 == w && $9 != "" {n++} END {print n + 0}' "$work/runs.txt")" "$rounds"
 done
 e_n=$(ratio edge nginx 3); e_n_core=$(ratio edge nginx 8); r_n=$(ratio ref nginx 3); r_n_core=$(ratio ref nginx 8); e_r_core=$(ratio edge ref 8)
 ep=$(col edge 5); np=$(col nginx 5)
 awk -v a="$e_n" -v b="$e_n_core" -v c="$r_n" -v d="$r_n_core" -v e="$e_r_core" -v ep="$ep" -v np="$np" 'BEGIN {
-	printf "edge-vs-nginx: edge/nginx requests/s = %.2f, per core %.2f (target >= 1.5); p99 edge %d us vs nginx %d us (%s)\n", a, b, ep, np, (ep <= np ? "no worse" : "WORSE")
+	printf "edge-vs-nginx: edge/nginx requests/s = %.2f, per core %.2f (target >= 1.5); p99 edge %.0f us vs nginx %.0f us (%s)\n", a, b, ep, np, (ep <= np ? "no worse" : "WORSE")
 	printf "edge-vs-nginx: floor on this machine: ref/nginx requests/s = %.2f, per core %.2f; edge/ref per core = %.2f\n", c, d, e
 }'

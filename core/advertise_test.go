@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -13,25 +14,36 @@ import (
 	"github.com/cangqiong/cangqiong/core/tunnel"
 )
 
-// freePort is a TCP and UDP port free on every address at the time of the
-// call (gossip binds both).
-func freePort(t *testing.T) int {
+// freePorts are n distinct TCP ports, free on every address for UDP too
+// at the time of the call (gossip binds both): each is held until all are
+// chosen.
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	for range 20 {
+	var ports []int
+	var held []io.Closer
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 20*n {
+			t.Fatal("no free ports")
+		}
 		ln, err := net.Listen("tcp", "0.0.0.0:0")
 		if err != nil {
 			t.Fatal(err)
 		}
+		held = append(held, ln)
 		port := ln.Addr().(*net.TCPAddr).Port
 		pc, err := net.ListenPacket("udp", fmt.Sprintf("0.0.0.0:%d", port))
-		ln.Close()
-		if err == nil {
-			pc.Close()
-			return port
+		if err != nil {
+			continue
 		}
+		held = append(held, pc)
+		ports = append(ports, port)
 	}
-	t.Fatal("no free port")
-	return 0
+	return ports
 }
 
 func TestANodeListeningEverywhereTellsOthersItsAdvertisedAddresses(t *testing.T) {
@@ -40,8 +52,7 @@ func TestANodeListeningEverywhereTellsOthersItsAdvertisedAddresses(t *testing.T)
 	// Listening on every address with nothing to advertise: refused,
 	// naming the setting, and nothing is left bound.
 	cfg := c.config(1)
-	port := freePort(t)
-	cfg.TunnelListen = fmt.Sprintf("0.0.0.0:%d", port)
+	cfg.TunnelListen = fmt.Sprintf("0.0.0.0:%d", freePorts(t, 1)[0])
 	n, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +67,8 @@ func TestANodeListeningEverywhereTellsOthersItsAdvertisedAddresses(t *testing.T)
 		ln.Close()
 	}
 
-	tunnelPort, adminPort, gossipPort := freePort(t), freePort(t), freePort(t)
+	ports := freePorts(t, 3)
+	tunnelPort, adminPort, gossipPort := ports[0], ports[1], ports[2]
 	cfg = c.config(1)
 	cfg.TunnelListen, cfg.AdminListen, cfg.GossipListen = fmt.Sprintf("0.0.0.0:%d", tunnelPort), fmt.Sprintf("0.0.0.0:%d", adminPort), fmt.Sprintf("0.0.0.0:%d", gossipPort)
 	cfg.TunnelAdvertise = fmt.Sprintf("localhost:%d", tunnelPort)

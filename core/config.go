@@ -117,6 +117,8 @@ const (
 	DefaultDrainTimeout = 5 * time.Second
 
 	DefaultHousekeepingInterval = 10 * time.Minute
+	// MinIdempotencyRetention is the shortest retention accepted.
+	MinIdempotencyRetention = time.Hour
 )
 
 // DefaultConfig returns a Config with the defaults filled in.
@@ -149,6 +151,8 @@ func (c Config) check() error {
 	need(c.TunnelTLS != nil, "tunnel TLS config is required")
 	need(len(c.AdminToken) >= 16, "admin token of at least 16 bytes is required")
 	need(len(c.GossipKey) == 16 || len(c.GossipKey) == 24 || len(c.GossipKey) == 32, "gossip key of 16, 24 or 32 bytes is required")
+	need(c.IdempotencyRetention <= 0 || c.IdempotencyRetention >= MinIdempotencyRetention,
+		fmt.Sprintf("idempotency retention must be at least %v (a client's retries must find their key), or 0 to keep keys", MinIdempotencyRetention))
 	for _, a := range []struct{ name, addr string }{{"tunnel advertise", c.TunnelAdvertise}, {"admin advertise", c.AdminAdvertise}} {
 		if a.addr != "" {
 			if err := checkAdvertise(a.addr); err != nil {

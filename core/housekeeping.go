@@ -74,10 +74,14 @@ func (n *Node) ExpireIdempotencyKeys(ctx context.Context) (int64, error) {
 	}
 	defer lock.Release()
 	if busy, err := n.resharding(ctx); err != nil || busy {
+		if err == nil {
+			n.log.Info("idempotency keys not expired: a reshard runs or left the shard map unsettled (abort or finish it)")
+		}
 		return 0, err
 	}
-	// The budget is checked between statements, never by cancelling one:
-	// when the lock is released, every DELETE sent under it has ended.
+	// The budget is checked between statements, never by cancelling one
+	// (short of the node stopping): when the lock is released, the DELETEs
+	// sent under it have ended.
 	deadline := time.Now().Add(sweepBudget)
 	allowed := func(ctx context.Context) error {
 		if time.Now().After(deadline) {
@@ -85,8 +89,13 @@ func (n *Node) ExpireIdempotencyKeys(ctx context.Context) (int64, error) {
 		}
 		return lock.Held(ctx)
 	}
+	// Each sweep starts at another shard, so that a backlog on one does
+	// not hold the others back.
+	shards := n.exec.Topology().AllShards()
+	first := rand.N(len(shards))
+	shards = append(shards[first:], shards[:first]...)
 	var total int64
-	for _, id := range n.exec.Topology().AllShards() {
+	for _, id := range shards {
 		db, err := n.exec.Shard(id)
 		if err != nil {
 			return total, err

@@ -3,8 +3,10 @@ package core
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +119,11 @@ func TestHousekeepingExpiresKeysOnItsOwn(t *testing.T) {
 		cf.IdempotencyRetention = time.Hour
 		cf.HousekeepingInterval = 100 * time.Millisecond
 	})
+	short := c.config(1)
+	short.IdempotencyRetention = time.Minute
+	if _, err := New(short); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "idempotency retention") {
+		t.Fatalf("a retention of a minute: %v, want ErrConfig", err)
+	}
 	db := c.data.Direct(t, "shard-0")
 	if _, err := db.Exec("INSERT INTO idempotency_keys (user_id, idem_key, request_hash, created_at) VALUES (?, ?, ?, UTC_TIMESTAMP(6) - INTERVAL 2 HOUR), (?, ?, ?, UTC_TIMESTAMP(6))",
 		int64(7), "old", make([]byte, 32), int64(7), "new", make([]byte, 32)); err != nil {

@@ -36,6 +36,9 @@ const (
 	reshardLineEvery = 2 * time.Second
 	reshardLostAfter = 30 * time.Second
 	reshardTimeout   = 10 * time.Second // one admin API request
+	// abortTimeout bounds waiting for an abort, which deletes the copies
+	// before it answers (the core goes on if the command stops waiting).
+	abortTimeout = 30 * time.Minute
 )
 
 type reshardCmd struct {
@@ -129,6 +132,7 @@ func (c *reshardAbortCmd) Run(e *env) error {
 		}
 		id = st.ID
 	}
+	fmt.Fprintf(e.stdout, "reshard %d: rolling back (deleting its copies; this may take a while)\n", id)
 	st, err := client.abort(e.ctx, id)
 	var refused *apiError
 	if errors.As(err, &refused) && refused.status < 500 && refused.status != http.StatusUnauthorized {
@@ -362,7 +366,9 @@ func (c *adminClient) status(ctx context.Context, id uint64) (reshard.Status, er
 
 // abort rolls workflow id back.
 func (c *adminClient) abort(ctx context.Context, id uint64) (reshard.Status, error) {
-	return c.do(ctx, http.MethodPost, "/admin/v1/reshards/"+strconv.FormatUint(id, 10)+"/abort", nil, http.StatusOK)
+	long := *c
+	long.hc = &http.Client{Timeout: abortTimeout, Transport: c.hc.Transport}
+	return long.do(ctx, http.MethodPost, "/admin/v1/reshards/"+strconv.FormatUint(id, 10)+"/abort", nil, http.StatusOK)
 }
 
 func (c *adminClient) do(ctx context.Context, method, path string, body []byte, want int) (reshard.Status, error) {

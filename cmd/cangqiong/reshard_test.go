@@ -262,7 +262,7 @@ func TestReshardAbortRollsBackAFailedWorkflow(t *testing.T) {
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("abort: exit %d; stderr %s", r.code, r.stderr)
 	}
-	if want := fmt.Sprintf("reshard %d aborted: remove shard-8 rolled back, shard map epoch 9 (it had failed: copy shard-0 → shard-8: connection reset by peer)\n", id); r.stdout != want {
+	if want := fmt.Sprintf("reshard %d: rolling back (deleting its copies; this may take a while)\nreshard %d aborted: remove shard-8 rolled back, shard map epoch 9 (it had failed: copy shard-0 → shard-8: connection reset by peer)\n", id, id); r.stdout != want {
 		t.Errorf("stdout %q, want %q", r.stdout, want)
 	}
 	r = runCLI(t, env, "reshard", "abort", fmt.Sprint(id))

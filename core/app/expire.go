@@ -9,7 +9,9 @@ import (
 // expireIdemKeysSQL deletes one batch of expired idempotency keys. It runs
 // on one shard by id (ExpireIdempotencyKeys), never through the router:
 // it names no user.
-const expireIdemKeysSQL = "DELETE FROM idempotency_keys WHERE created_at < ? ORDER BY created_at LIMIT ?"
+// The order is total, so that a replica applying it by statement deletes
+// the same rows.
+const expireIdemKeysSQL = "DELETE FROM idempotency_keys WHERE created_at < ? ORDER BY created_at, user_id, idem_key LIMIT ?"
 
 // ExpireIdempotencyKeys deletes from one shard's database the idempotency
 // keys, with their stored answers, created more than retention ago, batch

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
@@ -52,6 +53,8 @@ func TestAbortRollsBackAWorkflowThatFailedBeforeItsCutover(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	r, users := failedWhileCopying(t, e)
+	own := e.users("shard-0", 1, 20)
+	e.writeUsers(e.d.Direct(t, "shard-0"), own, "bo")
 	failedMap, err := e.maps.Load(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +84,9 @@ func TestAbortRollsBackAWorkflowThatFailedBeforeItsCutover(t *testing.T) {
 	}
 	if n := count(t, e, "shard-1", users); n != len(users) {
 		t.Fatalf("%d of %d users still on shard-1 after Abort", n, len(users))
+	}
+	if n := count(t, e, "shard-0", own); n != len(own) {
+		t.Fatalf("%d of shard-0's own %d users left after Abort", n, len(own))
 	}
 
 	// Again: the same answer, nothing more committed.
@@ -138,7 +144,7 @@ func TestAbortRefuses(t *testing.T) {
 		t.Fatalf("Abort of a workflow that cut over: %v, want ErrCannotAbort", err)
 	}
 	// An older one is not the latest.
-	if _, err := e.c.Abort(ctx, r.ID); !errors.Is(err, ErrCannotAbort) {
+	if _, err := e.c.Abort(ctx, r.ID); !errors.Is(err, ErrCannotAbort) || !strings.Contains(err.Error(), "not the latest") {
 		t.Fatalf("Abort of an older workflow: %v, want ErrCannotAbort", err)
 	}
 	// A running one is not failed.
@@ -172,6 +178,31 @@ func TestAbortFinishesARollbackTheMapAlreadyHas(t *testing.T) {
 	}
 	if m, _ := e.maps.Load(ctx); m.Epoch != back.Epoch {
 		t.Fatalf("Abort committed epoch %d over a map already back", m.Epoch)
+	}
+}
+
+// TestAbortCommitsARollbackAnEarlierAbortRecorded: an Abort that stopped
+// after recording the workflow aborted and before committing the map is
+// finished by the next.
+func TestAbortCommitsARollbackAnEarlierAbortRecorded(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r, _ := failedWhileCopying(t, e)
+	cur, err := e.maps.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Phase, r.State.AbortedEpoch = Aborted, cur.Epoch+1
+	if err := e.c.store.aborted(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.c.Abort(ctx, r.ID)
+	if err != nil || st.Phase != Aborted || st.ToEpoch != cur.Epoch+1 {
+		t.Fatalf("Abort: %+v %v", st, err)
+	}
+	m, err := e.maps.Load(ctx)
+	if err != nil || m.Epoch != cur.Epoch+1 || !sameLayout(m, r.State.Start) {
+		t.Fatalf("map after Abort: %+v %v", m, err)
 	}
 }
 

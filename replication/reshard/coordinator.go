@@ -201,8 +201,9 @@ func (c *Coordinator) Current(ctx context.Context) (Status, error) {
 	return r.status(), nil
 }
 
-// maintenanceWait bounds how long Start waits for the maintenance lock
-// (a housekeeping sweep holds it for a few seconds at most).
+// maintenanceWait bounds how long Start and Abort wait for the
+// maintenance lock (a housekeeping sweep holds it for a few seconds at
+// most, an Abort while it deletes copies).
 const maintenanceWait = 10 * time.Second
 
 // Start checks req against the current map, records the workflow and runs
@@ -218,7 +219,7 @@ func (c *Coordinator) Start(ctx context.Context, req Request) (Status, error) {
 		return Status{}, err
 	}
 	if !ok {
-		return Status{}, refusal(ErrBusy, "the shards' housekeeping has held the maintenance lock for %v; try again", maintenanceWait)
+		return Status{}, refusal(ErrBusy, "another core node holds the maintenance lock (a housekeeping sweep, a starting workflow or an abort) after %v; try again", maintenanceWait)
 	}
 	defer lock.Release()
 	if running, err := c.store.running(ctx); err == nil {

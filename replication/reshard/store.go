@@ -156,6 +156,16 @@ func (s *store) aborted(ctx context.Context, r *record) error {
 	return s.mustChange(s.db.ExecContext(ctx, abortReshardSQL, string(Aborted), string(st), int64(r.ID), string(Failed)))
 }
 
+// abortedAt stores the state of an aborted workflow again (the epoch its
+// rollback was committed at).
+func (s *store) abortedAt(ctx context.Context, r *record) error {
+	st, err := json.Marshal(r.State)
+	if err != nil {
+		return err
+	}
+	return s.mustChange(s.db.ExecContext(ctx, abortReshardSQL, string(Aborted), string(st), int64(r.ID), string(Aborted)))
+}
+
 // release lets another node take the workflow over at once.
 func (s *store) release(ctx context.Context, id uint64, owner string) error {
 	_, err := s.db.ExecContext(ctx, releaseReshardSQL, int64(id), owner)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/pingcap/tidb/pkg/parser"
 
@@ -50,7 +51,8 @@ func TestMaintenanceLockHasOneHolder(t *testing.T) {
 		t.Fatalf("Held after its connection was killed: %v, want ErrLockLost", err)
 	}
 	l2.Release()
-	l3, ok, err := control.AcquireMaintenance(ctx, db, 0)
+	// KILL ends the session asynchronously: wait for the lock to go.
+	l3, ok, err := control.AcquireMaintenance(ctx, db, 10*time.Second)
 	if err != nil || !ok {
 		t.Fatalf("acquire after the holder's connection died: %v %v", ok, err)
 	}
