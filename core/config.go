@@ -161,9 +161,7 @@ func (c Config) check() error {
 		}
 	}
 	if c.GossipAdvertise != "" {
-		if ip, _, err := net.SplitHostPort(c.GossipAdvertise); err != nil || net.ParseIP(ip) == nil {
-			problems = append(problems, fmt.Sprintf("gossip advertise address %q: want IP:port", c.GossipAdvertise))
-		} else if err := checkAdvertise(c.GossipAdvertise); err != nil {
+		if err := gossip.CheckAdvertise(c.GossipAdvertise); err != nil {
 			problems = append(problems, fmt.Sprintf("gossip advertise address %v", err))
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/cangqiong/cangqiong/core/app"
 	"github.com/cangqiong/cangqiong/replication/reshard"
 	"github.com/cangqiong/cangqiong/sharding/control"
-	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
 
 // Housekeeping bounds.
@@ -118,14 +117,8 @@ var errSweepBudget = errors.New("core: housekeeping sweep budget spent")
 // (a shard joining or draining, writes frozen): then rows may be on their
 // way between shards, and housekeeping deletes none.
 func (n *Node) resharding(ctx context.Context) (bool, error) {
-	topo := n.exec.Topology()
-	if topo.Map.Freeze {
+	if n.exec.Topology().Map.Moving() { // a freeze, too: a valid map freezes only while it moves
 		return true, nil
-	}
-	for _, s := range topo.Map.Shards {
-		if s.State != shardmap.Serving {
-			return true, nil
-		}
 	}
 	st, err := n.reshard.Current(ctx)
 	if errors.Is(err, reshard.ErrNotFound) {

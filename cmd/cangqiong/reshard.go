@@ -134,15 +134,21 @@ func (c *reshardAbortCmd) Run(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "reshard %d: rolling back (deleting its copies; this may take a while)\n", id)
 	st, err := client.abort(e.ctx, id)
-	var refused *apiError
-	if errors.As(err, &refused) && refused.status < 500 && refused.status != http.StatusUnauthorized {
-		return fmt.Errorf("reshard abort refused (%s): %s", refused.code, refused.message)
-	}
 	if err != nil {
-		return err
+		return refusedAs("reshard abort", err)
 	}
 	fmt.Fprintln(e.stdout, finalLine(st))
 	return nil
+}
+
+// refusedAs words an admin API refusal (a 4xx other than 401) as what
+// refused it; other errors pass as they are.
+func refusedAs(what string, err error) error {
+	var refused *apiError
+	if errors.As(err, &refused) && refused.status < 500 && refused.status != http.StatusUnauthorized {
+		return fmt.Errorf("%s refused (%s): %s", what, refused.code, refused.message)
+	}
+	return err
 }
 
 // startReshard asks for the workflow, then follows it unless detach.
@@ -152,12 +158,8 @@ func startReshard(e *env, flags adminFlags, detach bool, req reshard.Request) er
 		return err
 	}
 	st, err := client.start(e.ctx, req)
-	var refused *apiError
-	if errors.As(err, &refused) && refused.status < 500 && refused.status != http.StatusUnauthorized {
-		return fmt.Errorf("reshard refused (%s): %s", refused.code, refused.message)
-	}
 	if err != nil {
-		return err
+		return refusedAs("reshard", err)
 	}
 	fmt.Fprintf(e.stdout, "reshard %d started: %s %s from shard map epoch %d\n", st.ID, st.Kind, st.Shard, st.FromEpoch)
 	if detach {

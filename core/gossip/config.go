@@ -147,8 +147,8 @@ func (c Config) check() error {
 		return fmt.Errorf("ReloadInterval %v is negative", c.ReloadInterval)
 	case c.BindPort < 0 || c.BindPort > 65535:
 		return fmt.Errorf("BindPort %d is out of range", c.BindPort)
-	case c.AdvertiseAddr != "" && advertiseError(c.AdvertiseAddr) != nil:
-		return fmt.Errorf("AdvertiseAddr: %w", advertiseError(c.AdvertiseAddr))
+	case c.AdvertiseAddr != "" && CheckAdvertise(c.AdvertiseAddr) != nil:
+		return fmt.Errorf("AdvertiseAddr: %w", CheckAdvertise(c.AdvertiseAddr))
 	case c.Profile != "" && c.Profile != ProfileLAN && c.Profile != ProfileLocal:
 		return fmt.Errorf("Profile %q: want %q or %q", c.Profile, ProfileLAN, ProfileLocal)
 	}
@@ -196,10 +196,10 @@ func (c Config) profile() *memberlist.Config {
 
 func newStdLogger(l *slog.Logger) *log.Logger { return log.New(logWriter{l}, "", 0) }
 
-// advertiseError says why addr cannot be dialed by other machines: it must
-// be an IP address (memberlist does not resolve names) and a port, and
-// name one host.
-func advertiseError(addr string) error {
+// CheckAdvertise says why addr cannot be Config.AdvertiseAddr: it must be
+// an IP address (memberlist does not resolve names) and a port, and name
+// one host.
+func CheckAdvertise(addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/cangqiong/cangqiong/replication/reshard/move"
-	"github.com/cangqiong/cangqiong/sharding/control"
 	"github.com/cangqiong/cangqiong/sharding/shardmap"
 )
 
@@ -37,12 +36,9 @@ const abortTimeout = 30 * time.Minute
 func (c *Coordinator) Abort(ctx context.Context, id uint64) (Status, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortTimeout)
 	defer cancel()
-	lock, ok, err := control.AcquireMaintenance(ctx, c.store.db, maintenanceWait)
+	lock, err := c.maintenance(ctx)
 	if err != nil {
 		return Status{}, err
-	}
-	if !ok {
-		return Status{}, refusal(ErrBusy, "another core node holds the maintenance lock (a housekeeping sweep, a starting workflow or an abort) after %v; try again", maintenanceWait)
 	}
 	defer lock.Release()
 

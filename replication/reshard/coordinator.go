@@ -206,6 +206,19 @@ func (c *Coordinator) Current(ctx context.Context) (Status, error) {
 // most, an Abort while it deletes copies).
 const maintenanceWait = 10 * time.Second
 
+// maintenance takes the maintenance lock, or refuses with ErrBusy after
+// maintenanceWait.
+func (c *Coordinator) maintenance(ctx context.Context) (*control.Lock, error) {
+	lock, ok, err := control.AcquireMaintenance(ctx, c.store.db, maintenanceWait)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, refusal(ErrBusy, "another core node holds the maintenance lock (a housekeeping sweep, a starting workflow or an abort) after %v; try again", maintenanceWait)
+	}
+	return lock, nil
+}
+
 // Start checks req against the current map, records the workflow and runs
 // it in the background on this node. Everything it refuses, it refuses
 // before anything moves: the errors match ErrInvalid, ErrShardExists,
@@ -214,12 +227,9 @@ func (c *Coordinator) Start(ctx context.Context, req Request) (Status, error) {
 	// The maintenance lock keeps the shards' housekeeping from deleting
 	// rows while the workflow is recorded; once it is, housekeeping sees
 	// it running and deletes nothing until it ends.
-	lock, ok, err := control.AcquireMaintenance(ctx, c.store.db, maintenanceWait)
+	lock, err := c.maintenance(ctx)
 	if err != nil {
 		return Status{}, err
-	}
-	if !ok {
-		return Status{}, refusal(ErrBusy, "another core node holds the maintenance lock (a housekeeping sweep, a starting workflow or an abort) after %v; try again", maintenanceWait)
 	}
 	defer lock.Release()
 	if running, err := c.store.running(ctx); err == nil {

@@ -37,7 +37,7 @@ func Compile(m *Map, opts ring.Options) (*Topology, error) {
 		return nil, fmt.Errorf("shardmap: epoch %d: %w", m.Epoch, err)
 	}
 	t.Ring = r
-	if m.moving() {
+	if m.Moving() {
 		// A reshard runs: its cutover freezes the users whose owner
 		// differs in the settled ring. Build that ring now, before the
 		// freeze, so that the cutover's maps find it built.

@@ -59,7 +59,7 @@ func (m *Map) Validate() error {
 	if owners == 0 {
 		errs = append(errs, fmt.Errorf("shardmap: %w", ErrNoOwner))
 	}
-	if m.Freeze && !m.moving() {
+	if m.Freeze && !m.Moving() {
 		errs = append(errs, fmt.Errorf("shardmap: %w", ErrInvalidFreeze))
 	}
 	return errors.Join(append(errs, m.Global.problems()...)...)
@@ -160,9 +160,9 @@ func badHostRune(r rune) bool {
 	return r <= ' ' || r == 0x7f || r == '/' || r == '@' || r > 0x7e
 }
 
-// moving reports whether a shard joins or drains: the Settled() form moves
-// users.
-func (m *Map) moving() bool {
+// Moving reports whether a shard joins or drains: the Settled() form moves
+// users. A valid map freezes writes only while it moves.
+func (m *Map) Moving() bool {
 	for _, s := range m.Shards {
 		if s.State != Serving {
 			return true
